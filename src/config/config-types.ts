@@ -1,0 +1,82 @@
+/** The validated, resolved and frozen configuration every core module receives from main.ts. */
+
+/** A TCP address to listen on or connect to. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How the gateway speaks TLS to an upstream PostgreSQL. */
+export type UpstreamTlsMode = 'disable' | 'require' | 'verify-full';
+
+/** One real database the gateway relays to, with the credential only the gateway holds. */
+export interface UpstreamConfig {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** Resolved secret (after ${ENV} substitution); null when the upstream needs none (trust). */
+  readonly password: string | null;
+  readonly tls: {
+    readonly mode: UpstreamTlsMode;
+    /** PEM contents of the CA bundle for verify-full; null means the system roots. */
+    readonly ca: string | null;
+  };
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * A role agents act as. Policy rules (allow / approve / deny / functions / search_path) arrive
+ * with the policy issue; `rules` keeps whatever the file said under the role so nothing is lost.
+ */
+export interface RoleConfig {
+  readonly name: string;
+  readonly upstream: string;
+  readonly rules: Readonly<Record<string, unknown>>;
+}
+
+/** Agent-side authentication method the gateway asks clients for. */
+export type AgentAuthMethod = 'scram-sha-256' | 'password';
+
+export interface AirlockConfig {
+  /** Absolute path of the file this came from (null when built in code, e.g. the demo). */
+  readonly source: string | null;
+  readonly listen: {
+    readonly postgres: HostPort;
+    /** HTTP API (health, metrics; approvals later). null disables it. */
+    readonly http: HostPort | null;
+    /** Accept plaintext connections from non-loopback addresses. Default false. */
+    readonly allowPlaintextRemote: boolean;
+  };
+  /** Client-side TLS material as PEM contents (read from the files at load time), or null. */
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+  readonly store: { readonly kind: 'sqlite'; readonly path: string };
+  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
+  readonly roles: Readonly<Record<string, RoleConfig>>;
+  readonly auth: {
+    /** What the gateway asks agents for. 'password' (cleartext) is only accepted over TLS or loopback. */
+    readonly method: AgentAuthMethod;
+    /** PBKDF2 iterations of the SCRAM verifier stored at token issue time. */
+    readonly scramIterations: number;
+  };
+  readonly tokens: {
+    readonly defaultTtlMs: number;
+    readonly maxTtlMs: number;
+    /** How often running sessions are checked against revocations in the store. */
+    readonly revocationCheckMs: number;
+  };
+  readonly limits: {
+    /** Largest protocol message accepted from an agent, in bytes (default 64 MiB). */
+    readonly maxMessageBytes: number;
+    /** Time allowed from TCP accept to an authenticated session (slowloris bound). */
+    readonly startupTimeoutMs: number;
+    /** Concurrent agent connections; further ones are refused with 53300. */
+    readonly maxConnections: number;
+  };
+  readonly shutdown: {
+    /** How long SIGTERM waits for sessions to finish before ending them. */
+    readonly graceMs: number;
+  };
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+}
