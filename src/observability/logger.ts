@@ -1,13 +1,10 @@
 /** JSON logging (pino). Secrets never go in: tokens appear by id only; passwords and row values never. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
 /** Builds the process logger; `destination` lets tests and the demo capture or silence output. */
-export function createLogger(
-  level: string,
-  destination?: NodeJS.WritableStream,
-): Logger {
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
       level,

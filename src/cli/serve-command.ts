@@ -1,0 +1,43 @@
+/** `airlock serve`: runs the gateway against the upstreams in the config until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { loadConfigFile } from '../config/load-config.js';
+import { startGateway } from '../main.js';
+import { createLogger } from '../observability/logger.js';
+import { openStore } from '../store/open-store.js';
+
+/** Registers `airlock serve` on the program. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the gateway (PostgreSQL listener and HTTP API) with the given config')
+    .option('-c, --config <path>', 'configuration file', './airlock.yaml')
+    .action(async (options: { config: string }) => {
+      const config = loadConfigFile(options.config);
+      const logger = createLogger(config.log.level);
+      const store = openStore(config.store);
+      const gateway = await startGateway({ config, store, logger });
+      logger.info(
+        { postgres: gateway.postgres, http: gateway.http, upstreams: Object.keys(config.upstreams) },
+        'airlock gateway ready',
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'signal received');
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          gateway
+            .close()
+            .then(() => store.close())
+            .then(resolve, (error: unknown) => {
+              logger.error({ err: String(error) }, 'shutdown failed');
+              resolve();
+            });
+        };
+        const onTerm = () => stop('SIGTERM');
+        const onInt = () => stop('SIGINT');
+        process.on('SIGTERM', onTerm);
+        process.on('SIGINT', onInt);
+      });
+      logger.flush();
+    });
+}

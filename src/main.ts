@@ -1,0 +1,124 @@
+/**
+ * Composition root: config → store → metrics → guard → engine → listener and HTTP API.
+ * Every core module receives its collaborators from here; none builds its own.
+ */
+
+import tls from 'node:tls';
+import { type ServerType, serve } from '@hono/node-server';
+import { createHttpApi } from './api/http-api.js';
+import type { AirlockConfig, HostPort } from './config/config-types.js';
+import { GatewayMetrics } from './observability/gateway-metrics.js';
+import type { Logger } from './observability/logger.js';
+import { allowAllGuard, type Guard } from './proxy/guard.js';
+import { startListener } from './proxy/listener.js';
+import { PostgresEngine } from './proxy/postgres/postgres-engine.js';
+import { SessionRegistry } from './proxy/session-registry.js';
+import type { Store } from './store/store.js';
+import { encodeErrorResponse } from './wire/postgres/message-writer.js';
+import { PgError } from './wire/postgres/pg-error.js';
+
+export interface GatewayDeps {
+  readonly config: AirlockConfig;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly guard?: Guard;
+  readonly now?: () => number;
+  readonly metrics?: GatewayMetrics;
+}
+
+export interface RunningGateway {
+  readonly postgres: HostPort;
+  readonly http: HostPort | null;
+  readonly metrics: GatewayMetrics;
+  readonly sessions: SessionRegistry;
+  /**
+   * Graceful stop: refuse new connections, let sessions finish for up to `graceMs`
+   * (default shutdown.grace), then end the rest with a FATAL 57P01. Does not close the store.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Starts the PostgreSQL listener and the HTTP API. */
+export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
+  const { config, store, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? new GatewayMetrics({ defaultMetrics: true });
+  const registry = new SessionRegistry();
+  let shuttingDown = false;
+
+  const tlsContext =
+    config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
+  const engine = new PostgresEngine({
+    config,
+    store,
+    guard: deps.guard ?? allowAllGuard,
+    registry,
+    logger,
+    metrics,
+    tlsContext,
+    now,
+    isShuttingDown: () => shuttingDown,
+  });
+  const listener = await startListener({
+    address: config.listen.postgres,
+    engine,
+    maxConnections: config.limits.maxConnections,
+    refuseOverLimit: () => encodeErrorResponse(PgError.tooManyConnections(config.limits.maxConnections)),
+    logger,
+  });
+
+  let httpServer: ServerType | null = null;
+  let httpAddress: HostPort | null = null;
+  if (config.listen.http !== null) {
+    const app = createHttpApi({
+      metrics,
+      state: () => (shuttingDown ? 'draining' : 'ok'),
+      sessions: () => registry.size,
+    });
+    const listen = config.listen.http;
+    httpAddress = await new Promise<HostPort>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port }, (info) =>
+        resolve({ host: info.address, port: info.port }),
+      );
+      server.once('error', reject);
+      httpServer = server;
+    });
+    logger.info({ host: httpAddress.host, port: httpAddress.port }, 'http api listening');
+  }
+
+  const revocationSweep = setInterval(() => {
+    const live = registry.liveTokenIds();
+    if (live.length === 0) return;
+    store.revokedAmong(live).then(
+      (revoked) => {
+        if (revoked.size > 0) registry.endTokens(revoked, 'revoked');
+      },
+      (error: unknown) => logger.error({ err: String(error) }, 'revocation check failed'),
+    );
+  }, config.tokens.revocationCheckMs);
+  revocationSweep.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = (graceMs = config.shutdown.graceMs): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      clearInterval(revocationSweep);
+      await listener.stopAccepting();
+      logger.info({ sessions: registry.size, graceMs }, 'shutting down: waiting for sessions');
+      const graceTimer = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), graceMs).unref(),
+      );
+      if ((await Promise.race([listener.drained(), graceTimer])) === 'timeout') {
+        logger.warn({ sessions: registry.size }, 'shutdown grace over: ending sessions');
+        registry.endAll();
+        await listener.drained();
+      }
+      const server = httpServer as ServerType | null;
+      if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.info('gateway stopped');
+    })();
+    return closing;
+  };
+
+  return { postgres: listener.address, http: httpAddress, metrics, sessions: registry, close };
+}

@@ -1,0 +1,277 @@
+/**
+ * One agent connection from accept to close: handshake under a deadline, upstream session with the
+ * gateway's credential, the agent-facing startup reply, then the relay until either side ends.
+ */
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
+import type { AirlockConfig } from '../../config/config-types.js';
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Store, TokenRecord } from '../../store/store.js';
+import {
+  encodeAuthenticationOk,
+  encodeBackendKeyData,
+  encodeErrorResponse,
+  encodeParameterStatus,
+  encodeReadyForQuery,
+} from '../../wire/postgres/message-writer.js';
+import { PgError } from '../../wire/postgres/pg-error.js';
+import type { Guard, SessionIdentity } from '../guard.js';
+import { HandshakeClosedError } from '../handshake-reader.js';
+import type { LiveSession, SessionRegistry } from '../session-registry.js';
+import { forwardCancel } from './cancel-forwarder.js';
+import { runClientHandshake } from './client-handshake.js';
+import { PostgresRelay, type RelayEnd } from './relay.js';
+import { connectUpstream, UpstreamConnectError, type UpstreamSession } from './upstream-connection.js';
+
+/** Everything a session needs, built once by the engine. */
+export interface PostgresSessionContext {
+  readonly config: AirlockConfig;
+  readonly store: Store;
+  readonly guard: Guard;
+  readonly registry: SessionRegistry;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly tlsContext: tls.SecureContext | null;
+  readonly now: () => number;
+  readonly isShuttingDown: () => boolean;
+}
+
+/** Largest delay a Node timer accepts; longer token lifetimes are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Serves one accepted TCP connection; resolves when it is closed. Never throws. */
+export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSessionContext): Promise<void> {
+  const sessionId = `s_${randomBytes(6).toString('hex')}`;
+  const log = ctx.logger.child({ sessionId, client: `${tcp.remoteAddress}:${tcp.remotePort}` });
+  tcp.setNoDelay(true);
+  tcp.on('error', (error) => log.debug({ err: error.message }, 'agent socket error'));
+
+  let agentSocket: Duplex = tcp;
+  const startup = new AbortController();
+  const deadline = setTimeout(() => {
+    refuse(agentSocket, PgError.startupTimeout(ctx.config.limits.startupTimeoutMs / 1000));
+    startup.abort();
+    log.info('startup timed out');
+  }, ctx.config.limits.startupTimeoutMs);
+
+  let upstreamSession: UpstreamSession | null = null;
+  try {
+    const handshake = await runClientHandshake(tcp, {
+      config: ctx.config,
+      store: ctx.store,
+      now: ctx.now,
+      tlsContext: ctx.tlsContext,
+      onTlsEstablished: (secure) => {
+        agentSocket = secure;
+      },
+    });
+    if (handshake.kind === 'cancel') {
+      clearTimeout(deadline);
+      ctx.metrics.sessionsTotal.inc({ outcome: 'cancel' });
+      const target = ctx.registry.findForCancel(handshake.processId, handshake.secretKey);
+      log.info({ matched: target !== undefined, target: target?.sessionId }, 'cancel request');
+      target?.cancelRunning();
+      tcp.end();
+      return;
+    }
+    agentSocket = handshake.socket;
+    const token = handshake.token;
+    if (ctx.isShuttingDown()) throw PgError.shuttingDown();
+    const upstream = ctx.config.upstreams[token.upstream];
+    if (upstream === undefined) throw PgError.unknownUpstream(token.upstream);
+
+    const connectTimer = setTimeout(() => startup.abort(), upstream.connectTimeoutMs);
+    try {
+      upstreamSession = await connectUpstream(upstream, handshake.forwardedParameters, startup.signal);
+    } finally {
+      clearTimeout(connectTimer);
+    }
+    if (startup.signal.aborted) throw new HandshakeClosedError('startup deadline passed');
+    clearTimeout(deadline);
+
+    const key = ctx.registry.allocateCancelKey();
+    agentSocket.write(startupReply(upstreamSession, token, key));
+    const identity: SessionIdentity = {
+      sessionId,
+      tokenId: token.tokenId,
+      role: token.role,
+      upstream: token.upstream,
+      subject: token.subject,
+      reason: token.reason,
+      runId: token.runId,
+      clientAddress: tcp.remoteAddress ?? 'unknown',
+      expiresAt: token.expiresAt,
+    };
+    log.info(
+      {
+        tokenId: token.tokenId,
+        role: token.role,
+        upstream: token.upstream,
+        subject: token.subject,
+        tls: handshake.tls,
+        auth: handshake.authMethod,
+      },
+      'session started',
+    );
+    ctx.metrics.sessionsTotal.inc({ outcome: 'authenticated' });
+    await relaySession(agentSocket, upstreamSession, identity, key, handshake.leftover, ctx, log);
+  } catch (error) {
+    clearTimeout(deadline);
+    upstreamSession?.tcp.destroy();
+    handleStartupFailure(error, agentSocket, ctx, log, sessionId);
+  }
+}
+
+function startupReply(
+  upstream: UpstreamSession,
+  token: TokenRecord,
+  key: { processId: number; secretKey: number },
+): Buffer {
+  const parts: Buffer[] = [encodeAuthenticationOk()];
+  for (const [name, value] of upstream.parameters) {
+    // The agent is the token, not the gateway's upstream account.
+    parts.push(encodeParameterStatus(name, name === 'session_authorization' ? token.tokenId : value));
+  }
+  parts.push(
+    encodeBackendKeyData(key.processId, key.secretKey),
+    encodeReadyForQuery(upstream.transactionStatus),
+  );
+  return Buffer.concat(parts);
+}
+
+function relaySession(
+  agentSocket: Duplex,
+  upstreamSession: UpstreamSession,
+  identity: SessionIdentity,
+  key: { processId: number; secretKey: number },
+  clientLeftover: Buffer,
+  ctx: PostgresSessionContext,
+  log: Logger,
+): Promise<void> {
+  const upstream = ctx.config.upstreams[identity.upstream]!;
+  const started = ctx.now();
+  return new Promise((resolve) => {
+    let expiryTimer: NodeJS.Timeout | null = null;
+    const cancelUpstream = () =>
+      forwardCancel(upstream, upstreamSession.processId, upstreamSession.secretKey, (error) =>
+        log.warn({ err: String(error) }, 'cancel could not be forwarded'),
+      );
+    const relay = new PostgresRelay({
+      client: agentSocket,
+      upstream: upstreamSession.socket,
+      identity,
+      guard: ctx.guard,
+      maxMessageBytes: ctx.config.limits.maxMessageBytes,
+      transactionStatus: upstreamSession.transactionStatus,
+      clientLeftover,
+      upstreamLeftover: upstreamSession.leftover,
+      observer: {
+        statementFinished: (seconds) => ctx.metrics.statementFinished(seconds),
+        upstreamError: () => ctx.metrics.upstreamErrors.inc(),
+        bytesFromAgent: (n) => ctx.metrics.bytesFromAgent.inc(n),
+        bytesToAgent: (n) => ctx.metrics.bytesToAgent.inc(n),
+      },
+      cancelUpstream,
+      onClosed: (reason: RelayEnd) => {
+        if (expiryTimer !== null) clearTimeout(expiryTimer);
+        ctx.registry.remove(live);
+        ctx.metrics.sessionsActive.dec();
+        if (reason.kind === 'agent-protocol-error') ctx.metrics.protocolErrors.inc();
+        logRelayEnd(reason, log, ctx.now() - started);
+        resolve();
+      },
+    });
+    const live: LiveSession = {
+      sessionId: identity.sessionId,
+      tokenId: identity.tokenId,
+      processId: key.processId,
+      secretKey: key.secretKey,
+      cancelRunning: () => {
+        if (relay.busy) cancelUpstream();
+      },
+      endBecause: (reason) =>
+        relay.end(
+          reason === 'shutdown'
+            ? PgError.shuttingDown()
+            : PgError.sessionTokenEnded(reason, identity.tokenId),
+        ),
+    };
+    const armExpiry = () => {
+      const remaining = identity.expiresAt - ctx.now();
+      if (remaining <= 0) {
+        live.endBecause('expired');
+        return;
+      }
+      expiryTimer = setTimeout(armExpiry, Math.min(remaining, MAX_TIMER_MS));
+      expiryTimer.unref();
+    };
+    ctx.registry.add(live);
+    ctx.metrics.sessionsActive.inc();
+    relay.start();
+    armExpiry();
+  });
+}
+
+function logRelayEnd(reason: RelayEnd, log: Logger, durationMs: number): void {
+  switch (reason.kind) {
+    case 'internal-error':
+      log.error(
+        { err: reason.cause instanceof Error ? reason.cause.stack : String(reason.cause), durationMs },
+        'session failed',
+      );
+      return;
+    case 'ended-by-gateway':
+    case 'agent-protocol-error':
+      log.info(
+        { end: reason.kind, code: reason.error.code, message: reason.error.message, durationMs },
+        'session ended',
+      );
+      return;
+    default:
+      log.info({ end: reason.kind, durationMs }, 'session ended');
+  }
+}
+
+function handleStartupFailure(
+  error: unknown,
+  socket: Duplex,
+  ctx: PostgresSessionContext,
+  log: Logger,
+  sessionId: string,
+): void {
+  if (error instanceof PgError) {
+    if (error.code === '28P01' || error.code === '28000')
+      ctx.metrics.authFailures.inc({ reason: error.code });
+    if (error.code === '08P01') ctx.metrics.protocolErrors.inc();
+    ctx.metrics.sessionsTotal.inc({ outcome: 'rejected' });
+    log.info({ code: error.code, message: error.message }, 'connection refused');
+    refuse(socket, error);
+    return;
+  }
+  if (error instanceof UpstreamConnectError) {
+    ctx.metrics.sessionsTotal.inc({ outcome: 'upstream-unavailable' });
+    log.warn(
+      { upstream: error.upstream, detail: error.detail, sqlState: error.sqlState },
+      'upstream unavailable',
+    );
+    refuse(socket, PgError.upstreamUnavailable(error.upstream));
+    return;
+  }
+  if (error instanceof HandshakeClosedError) {
+    log.debug({ reason: error.message }, 'connection closed during startup');
+    socket.destroy();
+    return;
+  }
+  log.error({ err: error instanceof Error ? error.stack : String(error) }, 'startup failed');
+  refuse(socket, PgError.internal(sessionId));
+}
+
+/** Sends a FATAL error and closes, without waiting on a peer that may not read. */
+function refuse(socket: Duplex, error: PgError): void {
+  if (socket.destroyed) return;
+  socket.end(encodeErrorResponse(error));
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

@@ -1,0 +1,81 @@
+/**
+ * Walks the headers of a backend message stream chunk by chunk without copying or re-framing it,
+ * so the relay can forward upstream bytes untouched while still knowing where messages end,
+ * each ReadyForQuery's transaction status and each ErrorResponse.
+ */
+import { Backend, type TransactionStatus } from './protocol-constants.js';
+
+export interface BackendStreamObserver {
+  /** A ReadyForQuery ended at `endOffset` within the chunk just scanned. */
+  onReadyForQuery(status: TransactionStatus, endOffset: number): void;
+  /** An ErrorResponse started (its body is not decoded). */
+  onErrorResponse(): void;
+}
+
+/** Incremental header walker; `atBoundary` is true when the bytes scanned so far end on a message end. */
+export class BackendStreamScanner {
+  private readonly header = Buffer.alloc(5);
+  private headerFilled = 0;
+  private bodyRemaining = 0;
+  private currentType = 0;
+
+  constructor(private readonly observer: BackendStreamObserver) {}
+
+  get atBoundary(): boolean {
+    return this.headerFilled === 0 && this.bodyRemaining === 0;
+  }
+
+  /** True when the most recent message (complete or not) is an ErrorResponse. */
+  get lastMessageWasError(): boolean {
+    return this.currentType === Backend.ErrorResponse;
+  }
+
+  /** Scans one chunk. Throws on a length below 4 (a broken upstream). */
+  scan(chunk: Buffer): void {
+    let offset = 0;
+    const end = chunk.length;
+    while (offset < end) {
+      if (this.bodyRemaining > 0) {
+        const take = Math.min(this.bodyRemaining, end - offset);
+        if (this.currentType === Backend.ReadyForQuery) this.readyStatusByte(chunk, offset, take);
+        offset += take;
+        this.bodyRemaining -= take;
+        continue;
+      }
+      // Fast path: the whole header is inside this chunk.
+      let length: number;
+      if (this.headerFilled === 0 && end - offset >= 5) {
+        this.currentType = chunk[offset]!;
+        length = chunk.readInt32BE(offset + 1);
+        offset += 5;
+      } else {
+        const take = Math.min(5 - this.headerFilled, end - offset);
+        chunk.copy(this.header, this.headerFilled, offset, offset + take);
+        this.headerFilled += take;
+        offset += take;
+        if (this.headerFilled < 5) return;
+        this.headerFilled = 0;
+        this.currentType = this.header[0]!;
+        length = this.header.readInt32BE(1);
+      }
+      if (length < 4) throw new Error(`upstream sent a message length of ${length}`);
+      this.bodyRemaining = length - 4;
+      if (this.currentType === Backend.ErrorResponse) this.observer.onErrorResponse();
+      if (this.bodyRemaining === 0 && this.currentType === Backend.ReadyForQuery) {
+        throw new Error('upstream sent ReadyForQuery without a status');
+      }
+    }
+  }
+
+  private readyStatusByte(chunk: Buffer, offset: number, take: number): void {
+    // ReadyForQuery has a one-byte body; it completes when that byte arrives.
+    if (this.bodyRemaining !== 1 || take !== 1) {
+      throw new Error('upstream sent a ReadyForQuery of unexpected length');
+    }
+    const status = String.fromCharCode(chunk[offset]!);
+    if (status !== 'I' && status !== 'T' && status !== 'E') {
+      throw new Error(`upstream sent ReadyForQuery status ${JSON.stringify(status)}`);
+    }
+    this.observer.onReadyForQuery(status, offset + 1);
+  }
+}
