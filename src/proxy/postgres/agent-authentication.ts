@@ -37,6 +37,7 @@ export async function authenticateAgentSecret(
   reader: HandshakeReader,
   method: AgentAuthMethodInUse,
   verifier: ScramVerifier | null,
+  mock: { readonly seed: string; readonly iterations: number },
 ): Promise<boolean> {
   if (method === 'password') {
     socket.write(encodeAuthenticationCleartext());
@@ -52,7 +53,8 @@ export async function authenticateAgentSecret(
       'Use SCRAM-SHA-256 without channel binding (libpq: channel_binding=disable or prefer).',
     );
   }
-  const server = new ScramServerSession(verifier);
+  // The mock salt is derived from the presented id, so probing two unknown ids reveals nothing.
+  const server = new ScramServerSession(verifier, { mockSeed: mock.seed, mockIterations: mock.iterations });
   try {
     socket.write(encodeAuthenticationSaslContinue(server.handleClientFirst(initial.data)));
     const final = server.handleClientFinal((await readPasswordMessage(reader)).body);

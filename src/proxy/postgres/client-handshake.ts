@@ -98,7 +98,10 @@ export async function runClientHandshake(
     // Cleartext only where nobody can read it on the way: TLS or the local machine. Otherwise SCRAM.
     const authMethod: AgentAuthMethodInUse =
       deps.config.auth.method === 'password' && (encrypted || loopback) ? 'password' : 'scram-sha-256';
-    const proven = await authenticateAgentSecret(socket, reader, authMethod, record?.verifier ?? null);
+    const proven = await authenticateAgentSecret(socket, reader, authMethod, record?.verifier ?? null, {
+      seed: tokenId,
+      iterations: deps.config.auth.scramIterations,
+    });
     if (record === undefined) throw PgError.invalidToken('unknown', tokenId);
     if (!proven) throw PgError.invalidToken('bad-secret', tokenId);
     const usable = checkTokenUsable(record, database, deps.now());

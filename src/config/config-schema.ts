@@ -1,0 +1,150 @@
+/** The zod schema of airlock.yaml (after `${VAR}` substitution), with defaults, and its issues as ConfigIssues. */
+import * as z from 'zod';
+import { type ConfigIssue, formatKeyPath } from './config-error.js';
+import {
+  booleanField,
+  byteSizeField,
+  choiceField,
+  describeType,
+  durationField,
+  field,
+  hostPortField,
+  integerField,
+  namedMap,
+  quote,
+  reject,
+  section,
+  strictMapping,
+  textField,
+} from './config-fields.js';
+
+/** Upstream and role names: what agents put in `dbname`, and what tokens are bound to. */
+export const CONFIG_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+
+/** Longest wait a Node timer can hold (setTimeout overflows past 2^31-1 ms and fires at once). */
+const TIMER_MAX = '24d';
+
+const UPSTREAM_TLS_MODES = ['disable', 'require', 'verify-full'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** `sqlite:<path>` or `sqlite::memory:`; the path stays relative here and is resolved against the config dir later. */
+const storeField = field((value): { kind: 'sqlite'; path: string } => {
+  const text = value ?? 'sqlite:./airlock.db';
+  const fix = "write sqlite:<path>, e.g. sqlite:./airlock.db ('sqlite::memory:', quoted, for tests)";
+  if (typeof text !== 'string') reject(`expected text, got ${describeType(text)}`, fix);
+  // The value is not quoted: a future store URL may carry a password.
+  if (!text.startsWith('sqlite:')) reject('uses an unsupported store; only sqlite: exists', fix);
+  const path = text.slice('sqlite:'.length);
+  if (path === '') reject('names no database file', fix);
+  return { kind: 'sqlite', path };
+});
+
+/** `verify-full` or `{ mode: verify-full, ca: ca.crt }`; a mode left out is decided from the host later. */
+const upstreamTls = z.preprocess(
+  (value) => (typeof value === 'string' ? { mode: value } : (value ?? {})),
+  strictMapping({ mode: choiceField(UPSTREAM_TLS_MODES, null), ca: textField({ fallback: null }) }),
+);
+
+const upstream = strictMapping({
+  url: textField({ hint: 'add url: postgres://USER@HOST[:PORT]/DATABASE' }),
+  password: textField({ fallback: null }),
+  tls: upstreamTls,
+  connect_timeout: durationField('10s', { min: '1ms', max: TIMER_MAX }),
+});
+
+/** Only `upstream` is checked now; the other keys are policy, kept verbatim from the file by the resolver. */
+const role = z.looseObject({ upstream: textField({ hint: 'add upstream: <the name of an upstream>' }) });
+
+/** The whole file. Every section but listen, upstreams and roles may be left out. */
+export const configFileSchema = strictMapping({
+  listen: section({
+    postgres: hostPortField({ required: true }),
+    http: hostPortField({ required: false }),
+    allow_plaintext_remote: booleanField(false),
+  }),
+  tls: z.preprocess(
+    (value) => value ?? {},
+    strictMapping({ cert: textField({ fallback: null }), key: textField({ fallback: null }) }),
+  ),
+  store: storeField,
+  upstreams: namedMap('upstream', CONFIG_NAME, upstream),
+  roles: namedMap('role', CONFIG_NAME, role),
+  auth: section({
+    method: choiceField(['scram-sha-256', 'password'], 'scram-sha-256'),
+    scram_iterations: integerField(4096, { min: 4096 }),
+  }),
+  tokens: section({
+    default_ttl: durationField('15m', { min: '1s' }),
+    max_ttl: durationField('24h', { min: '1s' }),
+    revocation_check: durationField('5s', { min: '1ms', max: TIMER_MAX }),
+  }),
+  limits: section({
+    max_message_size: byteSizeField('64MiB', { min: '1KiB', max: '1GiB' }),
+    startup_timeout: durationField('10s', { min: '1ms', max: TIMER_MAX }),
+    max_connections: integerField(1000, { min: 1 }),
+  }),
+  shutdown: section({ grace: durationField('30s', { min: '0ms', max: TIMER_MAX }) }),
+  log: section({ level: choiceField(LOG_LEVELS, 'info') }),
+});
+
+/** The file as validated: snake_case keys, defaults applied, durations in ms, sizes in bytes. */
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+/**
+ * Validates the substituted YAML tree; on failure, one ConfigIssue per problem. Where a quoted value came from
+ * `${VAR}`, the message quotes the text as written in `rawTree` instead: environment values may be secrets.
+ */
+export function validateConfigFile(
+  tree: unknown,
+  rawTree: unknown,
+): { readonly ok: true; readonly file: ConfigFile } | { readonly ok: false; readonly issues: ConfigIssue[] } {
+  const result = configFileSchema.safeParse(tree, { reportInput: true });
+  if (result.success) return { ok: true, file: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.flatMap((issue) => {
+      const written = valueAt(rawTree, issue.path);
+      const substituted = valueAt(tree, issue.path);
+      return toConfigIssues(issue).map((converted) =>
+        typeof written === 'string' && written !== substituted
+          ? { ...converted, problem: converted.problem.replaceAll(quote(substituted), quote(written)) }
+          : converted,
+      );
+    }),
+  };
+}
+
+/** The value at `path`; a string met on the way is returned as is (a preprocess may have wrapped it). */
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  let node = tree;
+  for (const part of path) {
+    if (typeof node === 'string') return node;
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return node;
+}
+
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const key = formatKeyPath(issue.path);
+  switch (issue.code) {
+    case 'custom':
+      return [{ key, problem: issue.message, fix: String(issue.params?.fix ?? 'see docs/configuration.md') }];
+    case 'unrecognized_keys':
+      return issue.keys.map((name) => ({
+        key: formatKeyPath([...issue.path, name]),
+        problem: 'is not a known key',
+        fix: issue.message,
+      }));
+    case 'invalid_type':
+      return [
+        {
+          key,
+          problem: `expected ${issue.expected === 'object' || issue.expected === 'record' ? 'a mapping' : issue.expected}, got ${describeType(issue.input)}`,
+          fix: 'see docs/configuration.md for the shape of this section',
+        },
+      ];
+    default:
+      return [{ key, problem: issue.message, fix: 'see docs/configuration.md' }];
+  }
+}

@@ -1,0 +1,558 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} text is what these tests feed the loader.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AirlockConfig } from './config-types.js';
+import { ConfigError, loadConfigFile, parseConfigText } from './load-config.js';
+
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'airlock-config-'));
+  mkdirSync(join(dir, 'certs'));
+  writeFileSync(join(dir, 'certs', 'gateway.crt'), CERT);
+  writeFileSync(join(dir, 'certs', 'gateway.key'), KEY);
+  writeFileSync(join(dir, 'ca.crt'), CERT);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const MINIMAL = `
+listen:
+  postgres: 127.0.0.1:6432
+upstreams:
+  shop:
+    url: postgres://airlock_gw@db.internal:5432/shop
+roles:
+  reporting:
+    upstream: shop
+`;
+
+function parse(text: string, env: NodeJS.ProcessEnv = {}): AirlockConfig {
+  return parseConfigText(text, { baseDir: dir, source: null, env });
+}
+
+/** The ConfigError `run` throws (fails the test when it does not throw one). */
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function errorFor(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  return configError(() => parse(text, env));
+}
+
+/** MINIMAL with one more top-level section appended. */
+function withSection(yaml: string): string {
+  return `${MINIMAL}${yaml}\n`;
+}
+
+describe('parseConfigText: a valid file', () => {
+  it('resolves every key of a full file', () => {
+    const config = parse(
+      `
+listen:
+  postgres: 0.0.0.0:6432
+  http: '[::1]:6480'
+  allow_plaintext_remote: true
+tls: { cert: certs/gateway.crt, key: certs/gateway.key }
+store: sqlite:data/airlock.db
+upstreams:
+  shop:
+    url: postgresql://airlock_gw@db.internal:6543/shop
+    password: \${SHOP_DB_PASSWORD}
+    tls: { mode: verify-full, ca: ca.crt }
+    connect_timeout: 3s
+  local:
+    url: postgres://gw@127.0.0.1/dev
+    tls: require
+roles:
+  reporting:
+    upstream: shop
+    allow: [select]
+    search_path: public
+auth:
+  method: password
+  scram_iterations: 10000
+tokens:
+  default_ttl: 5m
+  max_ttl: 2h
+  revocation_check: 500ms
+limits:
+  max_message_size: 16MiB
+  startup_timeout: 5s
+  max_connections: 50
+shutdown:
+  grace: 0
+log:
+  level: debug
+`,
+      { SHOP_DB_PASSWORD: 's3cret' },
+    );
+    expect(config).toEqual({
+      source: null,
+      listen: {
+        postgres: { host: '0.0.0.0', port: 6432 },
+        http: { host: '::1', port: 6480 },
+        allowPlaintextRemote: true,
+      },
+      tls: { cert: CERT, key: KEY },
+      store: { kind: 'sqlite', path: join(dir, 'data', 'airlock.db') },
+      upstreams: {
+        shop: {
+          name: 'shop',
+          host: 'db.internal',
+          port: 6543,
+          database: 'shop',
+          user: 'airlock_gw',
+          password: 's3cret',
+          tls: { mode: 'verify-full', ca: CERT },
+          connectTimeoutMs: 3000,
+        },
+        local: {
+          name: 'local',
+          host: '127.0.0.1',
+          port: 5432,
+          database: 'dev',
+          user: 'gw',
+          password: null,
+          tls: { mode: 'require', ca: null },
+          connectTimeoutMs: 10_000,
+        },
+      },
+      roles: {
+        reporting: {
+          name: 'reporting',
+          upstream: 'shop',
+          rules: { allow: ['select'], search_path: 'public' },
+        },
+      },
+      auth: { method: 'password', scramIterations: 10_000 },
+      tokens: { defaultTtlMs: 300_000, maxTtlMs: 7_200_000, revocationCheckMs: 500 },
+      limits: { maxMessageBytes: 16 * 1024 * 1024, startupTimeoutMs: 5000, maxConnections: 50 },
+      shutdown: { graceMs: 0 },
+      log: { level: 'debug' },
+    });
+  });
+
+  it('fills in the defaults around a minimal file', () => {
+    const config = parse(MINIMAL);
+    expect(config.listen).toEqual({
+      postgres: { host: '127.0.0.1', port: 6432 },
+      http: null,
+      allowPlaintextRemote: false,
+    });
+    expect(config.tls).toBeNull();
+    expect(config.store).toEqual({ kind: 'sqlite', path: join(dir, 'airlock.db') });
+    expect(config.upstreams.shop).toEqual({
+      name: 'shop',
+      host: 'db.internal',
+      port: 5432,
+      database: 'shop',
+      user: 'airlock_gw',
+      password: null,
+      tls: { mode: 'verify-full', ca: null },
+      connectTimeoutMs: 10_000,
+    });
+    expect(config.roles.reporting).toEqual({ name: 'reporting', upstream: 'shop', rules: {} });
+    expect(config.auth).toEqual({ method: 'scram-sha-256', scramIterations: 4096 });
+    expect(config.tokens).toEqual({ defaultTtlMs: 900_000, maxTtlMs: 86_400_000, revocationCheckMs: 5000 });
+    expect(config.limits).toEqual({
+      maxMessageBytes: 64 * 1024 * 1024,
+      startupTimeoutMs: 10_000,
+      maxConnections: 1000,
+    });
+    expect(config.shutdown).toEqual({ graceMs: 30_000 });
+    expect(config.log).toEqual({ level: 'info' });
+  });
+
+  it('treats empty sections as all defaults', () => {
+    const config = parse(withSection('tokens:\nlimits:\nauth: {}'));
+    expect(config.tokens.defaultTtlMs).toBe(900_000);
+    expect(config.limits.maxConnections).toBe(1000);
+  });
+
+  it('accepts port 0 and sqlite::memory: (for tests)', () => {
+    const config = parse(
+      MINIMAL.replace('127.0.0.1:6432', '127.0.0.1:0').concat("store: 'sqlite::memory:'\n"),
+    );
+    expect(config.listen.postgres.port).toBe(0);
+    expect(config.store).toEqual({ kind: 'sqlite', path: ':memory:' });
+  });
+
+  it('accepts numbers and booleans written as text, as ${VAR} produces them', () => {
+    const config = parse(
+      withSection(
+        'limits: { max_connections: "${MAX}", max_message_size: "${SIZE}" }\nauth: { scram_iterations: "8192" }',
+      ),
+      { MAX: '20', SIZE: '2048' },
+    );
+    expect(config.limits.maxConnections).toBe(20);
+    expect(config.limits.maxMessageBytes).toBe(2048);
+    expect(config.auth.scramIterations).toBe(8192);
+    expect(
+      parse(MINIMAL.replace('listen:', 'listen:\n  allow_plaintext_remote: "true"')).listen
+        .allowPlaintextRemote,
+    ).toBe(true);
+  });
+});
+
+describe('parseConfigText: upstream TLS default', () => {
+  it.each([
+    ['localhost', 'disable'],
+    ['127.0.0.1', 'disable'],
+    ['127.0.0.53', 'disable'],
+    ['[::1]', 'disable'],
+    ['db.internal', 'verify-full'],
+    ['10.0.0.5', 'verify-full'],
+    ['[2001:db8::1]', 'verify-full'],
+  ])('upstream host %s defaults to %s', (host, mode) => {
+    const config = parse(MINIMAL.replace('db.internal', host));
+    expect(config.upstreams.shop?.tls.mode).toBe(mode);
+  });
+
+  it('lets an explicit mode override the default either way', () => {
+    expect(parse(MINIMAL.replace('db.internal', 'localhost').concat('    ')).upstreams.shop?.tls.mode).toBe(
+      'disable',
+    );
+    const local = MINIMAL.replace('db.internal', 'localhost').replace(
+      '/shop\n',
+      '/shop\n    tls: verify-full\n',
+    );
+    expect(parse(local).upstreams.shop?.tls.mode).toBe('verify-full');
+    const remote = MINIMAL.replace('/shop\n', '/shop\n    tls: { mode: disable }\n');
+    expect(parse(remote).upstreams.shop?.tls.mode).toBe('disable');
+  });
+
+  it('makes a ca without a mode mean verify-full, even on loopback', () => {
+    const text = MINIMAL.replace('db.internal', 'localhost').replace(
+      '/shop\n',
+      '/shop\n    tls: { ca: ca.crt }\n',
+    );
+    expect(parse(text).upstreams.shop?.tls).toEqual({ mode: 'verify-full', ca: CERT });
+  });
+});
+
+describe('parseConfigText: environment variables', () => {
+  it('substitutes ${VAR} in any string value and keeps $${ as a literal ${', () => {
+    const text = MINIMAL.replace('db.internal', '${DB_HOST}').concat(
+      '    note: "cost is $${PRICE}, owner ${OWNER}"\n',
+    );
+    const config = parse(text, { DB_HOST: 'db.prod', OWNER: 'ops' });
+    expect(config.upstreams.shop?.host).toBe('db.prod');
+    expect(config.roles.reporting?.rules).toEqual({ note: 'cost is ${PRICE}, owner ops' });
+  });
+
+  it('refuses an unset variable, naming the key and the variable', () => {
+    const error = errorFor(MINIMAL.replace('/shop\n', '/shop\n    password: ${SHOP_DB_PASSWORD}\n'));
+    expect(error.message).toBe(
+      'upstreams.shop.password: environment variable SHOP_DB_PASSWORD is not set; export it or remove the key',
+    );
+    expect(error.key).toBe('upstreams.shop.password');
+    expect(error.fix).toBe('export it or remove the key');
+  });
+
+  it('reports only the missing variable, not the invalid value it leaves behind', () => {
+    const error = errorFor(withSection('tokens: { default_ttl: "${TTL}" }'));
+    expect(error.issues).toEqual([
+      {
+        key: 'tokens.default_ttl',
+        problem: 'environment variable TTL is not set',
+        fix: 'export it or remove the key',
+      },
+    ]);
+  });
+
+  it('refuses an empty password', () => {
+    const error = errorFor(MINIMAL.replace('/shop\n', '/shop\n    password: ${PW}\n'), { PW: '' });
+    expect(error.message).toBe('upstreams.shop.password: is empty; set it to the password or remove the key');
+  });
+});
+
+describe('parseConfigText: secrets', () => {
+  it('refuses a password written into the url, without repeating it', () => {
+    const error = errorFor(MINIMAL.replace('airlock_gw@', 'airlock_gw:Tr0ub4dor@'));
+    expect(error.key).toBe('upstreams.shop.url');
+    expect(error.message).toContain(
+      'upstreams.shop.url: contains a password; secrets must not sit in the config file',
+    );
+    expect(error.message).not.toContain('Tr0ub4dor');
+  });
+
+  it('accepts a url password that is itself a ${VAR}', () => {
+    const config = parse(MINIMAL.replace('airlock_gw@', 'airlock_gw:${PW}@'), { PW: 'from-env' });
+    expect(config.upstreams.shop?.password).toBe('from-env');
+  });
+
+  it('refuses a password given both in the url and in password', () => {
+    const text = MINIMAL.replace('airlock_gw@', 'airlock_gw:${PW}@').replace(
+      '/shop\n',
+      '/shop\n    password: ${PW}\n',
+    );
+    expect(errorFor(text, { PW: 'x' }).key).toBe('upstreams.shop.password');
+  });
+
+  it('never puts a substituted secret into an error message', () => {
+    const text = MINIMAL.replace('/shop\n', '/shop\n    password: ${PW}\n    connect_timeout: ${PW}\n');
+    const error = errorFor(text, { PW: 'very-secret-value' });
+    expect(error.message).not.toContain('very-secret-value');
+    expect(error.message).toContain('upstreams.shop.connect_timeout: "${PW}" is not a duration');
+  });
+});
+
+describe('parseConfigText: bad input', () => {
+  it.each([
+    ['localhost', '"localhost" is not host:port'],
+    ['127.0.0.1:70000', 'port 70000 is out of range (0-65535)'],
+    ['not a host:1', '"not a host" is not a valid host'],
+    ['6432', 'expected host:port, got a number'],
+  ])('refuses listen.postgres %j', (value, problem) => {
+    const error = errorFor(MINIMAL.replace('127.0.0.1:6432', value));
+    expect(error.key).toBe('listen.postgres');
+    expect(error.issues[0]?.problem).toBe(problem);
+    expect(error.fix).toContain('host:port');
+  });
+
+  it('requires listen.postgres, upstreams and roles', () => {
+    const error = errorFor('log: { level: info }');
+    expect(error.issues.map((issue) => issue.key)).toEqual(['listen.postgres', 'upstreams', 'roles']);
+  });
+
+  it('refuses an unknown top-level key and lists the known ones', () => {
+    const error = errorFor(withSection('listne: {}'));
+    expect(error.key).toBe('listne');
+    expect(error.message).toMatch(
+      /^listne: is not a known key; remove it or fix the spelling \(known keys: listen, tls,/,
+    );
+  });
+
+  it.each([
+    ['listen', 'listen:\n  allow_plaintext: true', 'listen.allow_plaintext'],
+    ['tls', 'tls: { cert: a, key: b, ca: c }', 'tls.ca'],
+    ['upstream', '', 'upstreams.shop.sslmode'],
+    ['upstream tls', '', 'upstreams.shop.tls.verify'],
+    ['auth', 'auth: { methods: password }', 'auth.methods'],
+    ['tokens', 'tokens: { ttl: 1h }', 'tokens.ttl'],
+    ['limits', 'limits: { max_message_bytes: 1024 }', 'limits.max_message_bytes'],
+    ['shutdown', 'shutdown: { grace_ms: 1 }', 'shutdown.grace_ms'],
+    ['log', 'log: { format: json }', 'log.format'],
+  ])('refuses an unknown key in %s', (_section, yaml, key) => {
+    let text = withSection(yaml).replace('listen:\n  postgres: 127.0.0.1:6432\nlisten:', 'listen:');
+    if (key === 'upstreams.shop.sslmode') text = MINIMAL.replace('/shop\n', '/shop\n    sslmode: disable\n');
+    if (key === 'upstreams.shop.tls.verify')
+      text = MINIMAL.replace('/shop\n', '/shop\n    tls: { verify: false }\n');
+    if (key === 'listen.allow_plaintext')
+      text = MINIMAL.replace('listen:', 'listen:\n  allow_plaintext: true');
+    const error = errorFor(text);
+    expect(error.issues.map((issue) => issue.key)).toContain(key);
+    expect(error.message).toContain(`${key}: is not a known key; remove it or fix the spelling (known keys:`);
+  });
+
+  it('keeps unknown keys under a role as policy rules', () => {
+    const config = parse(MINIMAL.concat('    deny: [drop]\n    functions: { allow: [now] }\n'));
+    expect(config.roles.reporting?.rules).toEqual({ deny: ['drop'], functions: { allow: ['now'] } });
+  });
+
+  it('refuses a role whose upstream is not defined', () => {
+    const error = errorFor(MINIMAL.replace('upstream: shop', 'upstream: shopp'));
+    expect(error.key).toBe('roles.reporting.upstream');
+    expect(error.message).toContain(
+      'roles.reporting.upstream: "shopp" is not a defined upstream (defined: shop)',
+    );
+  });
+
+  it('refuses a role without an upstream', () => {
+    const error = errorFor(MINIMAL.replace('    upstream: shop', '    allow: [select]'));
+    expect(error.message).toBe(
+      'roles.reporting.upstream: is required; add upstream: <the name of an upstream>',
+    );
+  });
+
+  it('quotes what the file says, not what a variable held', () => {
+    const error = errorFor(MINIMAL.replace('/shop\n', '/shop\n    tls: ${MODE}\n'), { MODE: 'hidden' });
+    expect(error.message).toContain('upstreams.shop.tls.mode: "${MODE}" is not one of');
+    expect(error.message).not.toContain('hidden');
+  });
+
+  it.each(['verify', 'prefer', 'VERIFY-FULL'])('refuses tls mode %j', (mode) => {
+    const error = errorFor(MINIMAL.replace('/shop\n', `/shop\n    tls: ${mode}\n`));
+    expect(error.key).toBe('upstreams.shop.tls.mode');
+    expect(error.message).toContain('is not one of disable | require | verify-full');
+  });
+
+  it('refuses a ca with a mode that does not verify', () => {
+    const error = errorFor(MINIMAL.replace('/shop\n', '/shop\n    tls: { mode: require, ca: ca.crt }\n'));
+    expect(error.key).toBe('upstreams.shop.tls.ca');
+  });
+
+  it.each(['sh op', '1shop', 'a'.repeat(64), '__proto__'])('refuses the upstream name %j', (name) => {
+    const error = errorFor(MINIMAL.replace('  shop:\n', `  '${name}':\n`));
+    expect(error.key).toBe(`upstreams.${name}`);
+  });
+
+  it('gives upstream and role lookups no inherited members', () => {
+    const config = parse(MINIMAL);
+    expect(config.upstreams.constructor).toBeUndefined();
+    expect(config.roles.toString).toBeUndefined();
+  });
+
+  it.each([
+    ['15 minutes', '"15 minutes" is not a duration'],
+    ['1.5h', '"1.5h" is not a duration'],
+    ['-1s', '"-1s" is not a duration'],
+    ['0', 'must be at least 1s'],
+  ])('refuses the duration %j', (value, problem) => {
+    const error = errorFor(withSection(`tokens: { default_ttl: "${value}" }`));
+    expect(error.key).toBe('tokens.default_ttl');
+    expect(error.issues[0]?.problem).toBe(problem);
+  });
+
+  it('refuses timer durations Node cannot hold', () => {
+    expect(errorFor(withSection('shutdown: { grace: 30d }')).message).toBe(
+      'shutdown.grace: must be at most 24d; lower it',
+    );
+  });
+
+  it('refuses a default_ttl above max_ttl', () => {
+    expect(errorFor(withSection('tokens: { default_ttl: 2d }')).key).toBe('tokens.default_ttl');
+  });
+
+  it.each([
+    ['64MB', '"64MB" is not a size'],
+    ['lots', '"lots" is not a size'],
+    ['512B', 'must be at least 1KiB'],
+    ['2GiB', 'must be at most 1GiB'],
+  ])('refuses the size %j', (value, problem) => {
+    const error = errorFor(withSection(`limits: { max_message_size: ${value} }`));
+    expect(error.key).toBe('limits.max_message_size');
+    expect(error.issues[0]?.problem).toBe(problem);
+  });
+
+  it('refuses scram_iterations below 4096 and unknown auth methods', () => {
+    expect(errorFor(withSection('auth: { scram_iterations: 1000 }')).key).toBe('auth.scram_iterations');
+    expect(errorFor(withSection('auth: { method: md5 }')).message).toContain(
+      'auth.method: "md5" is not one of scram-sha-256 | password',
+    );
+  });
+
+  it('refuses stores other than sqlite without quoting them', () => {
+    const error = errorFor(withSection('store: postgres://u:pw@h/db'));
+    expect(error.message).toBe(
+      "store: uses an unsupported store; only sqlite: exists; write sqlite:<path>, e.g. sqlite:./airlock.db ('sqlite::memory:', quoted, for tests)",
+    );
+  });
+
+  it('reports a YAML syntax error with line and column', () => {
+    const error = errorFor('listen:\n  postgres: [127.0.0.1:6432\nroles: {}\n');
+    expect(error.key).toBe('');
+    expect(error.message).toMatch(/^YAML syntax error at line \d+, column \d+: /);
+    expect(error.issues).toHaveLength(1);
+  });
+
+  it('reports duplicate keys as YAML errors', () => {
+    expect(errorFor(`${MINIMAL}listen: {}\n`).message).toMatch(/line 10, column 1: Map keys must be unique/);
+  });
+
+  it('refuses an empty file, a non-mapping and a recursive alias', () => {
+    expect(errorFor('').message).toContain('the config is empty');
+    expect(errorFor('- a\n- b\n').message).toContain('must be a YAML mapping');
+    expect(errorFor(`${MINIMAL}    loop: &a [*a]\n`).message).toContain(
+      'a YAML alias refers to a node that contains it',
+    );
+  });
+
+  it('collects every issue, one per line', () => {
+    const error = errorFor(
+      MINIMAL.replace('127.0.0.1:6432', 'nope')
+        .replace('upstream: shop', 'upstream: nope')
+        .concat('bogus: 1\n'),
+    );
+    expect(error.message.split('\n').map((line) => line.split(':')[0])).toEqual(['listen.postgres', 'bogus']);
+    expect(error.issues).toHaveLength(2);
+  });
+});
+
+describe('parseConfigText: listener TLS files', () => {
+  it('reads cert and key relative to baseDir', () => {
+    const config = parse(withSection('tls:\n  cert: certs/gateway.crt\n  key: certs/gateway.key'));
+    expect(config.tls).toEqual({ cert: CERT, key: KEY });
+  });
+
+  it('refuses a cert without a key', () => {
+    const error = errorFor(withSection('tls: { cert: certs/gateway.crt }'));
+    expect(error.message).toBe(
+      'tls.key: is missing while tls.cert is set; set both tls.cert and tls.key, or remove tls',
+    );
+  });
+
+  it('names the key and the path of a missing file', () => {
+    const error = errorFor(withSection('tls: { cert: certs/missing.crt, key: certs/gateway.key }'));
+    expect(error.key).toBe('tls.cert');
+    expect(error.message).toContain(`file ${join(dir, 'certs', 'missing.crt')} does not exist`);
+  });
+
+  it('refuses files that do not hold what they claim, without quoting them', () => {
+    const error = errorFor(withSection('tls: { cert: certs/gateway.key, key: certs/gateway.crt }'));
+    expect(error.issues.map((issue) => issue.key)).toEqual(['tls.cert', 'tls.key']);
+    expect(error.message).not.toContain('MII');
+  });
+
+  it('refuses a directory', () => {
+    expect(errorFor(withSection('tls: { cert: certs, key: certs/gateway.key }')).message).toContain(
+      'is a directory',
+    );
+  });
+});
+
+describe('the result', () => {
+  it('is deeply frozen', () => {
+    const config = parse(MINIMAL.concat('    allow: [{ tables: [orders] }]\n'));
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.listen.postgres)).toBe(true);
+    expect(Object.isFrozen(config.upstreams)).toBe(true);
+    expect(Object.isFrozen(config.upstreams.shop?.tls)).toBe(true);
+    const allow = config.roles.reporting?.rules.allow as { tables: string[] }[];
+    expect(Object.isFrozen(allow[0]?.tables)).toBe(true);
+    expect(() => {
+      (config.limits as { maxConnections: number }).maxConnections = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reads the file, records its absolute path and resolves paths against its directory', () => {
+    const path = join(dir, 'airlock.yaml');
+    writeFileSync(
+      path,
+      withSection('tls: { cert: certs/gateway.crt, key: certs/gateway.key }\nstore: sqlite:state.db'),
+    );
+    const config = loadConfigFile(path, {});
+    expect(config.source).toBe(path);
+    expect(config.tls?.cert).toBe(CERT);
+    expect(config.store.path).toBe(join(dir, 'state.db'));
+  });
+
+  it('names the path of a missing file', () => {
+    const path = join(dir, 'nope.yaml');
+    const error = configError(() => loadConfigFile(path, {}));
+    expect(error.message).toContain(`config file ${path} does not exist`);
+  });
+
+  it('loads airlock.example.yaml', () => {
+    const example = new URL('../../airlock.example.yaml', import.meta.url);
+    const config = loadConfigFile(example.pathname, { SHOP_DB_PASSWORD: 'example' });
+    expect(Object.keys(config.upstreams)).toContain('shop');
+    expect(config.upstreams.shop?.password).toBe('example');
+  });
+});

@@ -1,0 +1,198 @@
+/** Turns the validated file into AirlockConfig: reads PEM files, parses upstream URLs, checks cross-references. */
+import { resolve } from 'node:path';
+import type { ConfigIssue } from './config-error.js';
+import type { ConfigFile } from './config-schema.js';
+import type { AirlockConfig, RoleConfig, UpstreamConfig, UpstreamTlsMode } from './config-types.js';
+import { isLoopbackHost } from './loopback-host.js';
+import { readPemFile } from './pem-file.js';
+import { parseUpstreamUrl } from './upstream-url.js';
+
+/** What resolution needs besides the validated file. */
+export interface ResolveContext {
+  /** Absolute directory that relative paths (tls files, sqlite store) start from. */
+  readonly baseDir: string;
+  readonly source: string | null;
+  readonly env: NodeJS.ProcessEnv;
+  /** The YAML tree before substitution: upstream URLs are checked for literal passwords as written. */
+  readonly rawTree: unknown;
+  /** The YAML tree after substitution: role policy keys are kept from it verbatim. */
+  readonly tree: unknown;
+}
+
+/** Builds the (not yet frozen) AirlockConfig, or returns every issue found. */
+export function resolveConfig(
+  file: ConfigFile,
+  context: ResolveContext,
+):
+  | { readonly ok: true; readonly config: AirlockConfig }
+  | { readonly ok: false; readonly issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const { postgres, http } = file.listen;
+  if (http !== null && http.port !== 0 && http.port === postgres.port && http.host === postgres.host) {
+    issues.push({
+      key: 'listen.http',
+      problem: 'is the same address as listen.postgres',
+      fix: 'use another port',
+    });
+  }
+  const tls = resolveListenerTls(file.tls, context.baseDir, issues);
+  const upstreams = resolveUpstreams(file, context, issues);
+  const roles = resolveRoles(file, context, issues);
+  if (file.tokens.default_ttl > file.tokens.max_ttl) {
+    issues.push({
+      key: 'tokens.default_ttl',
+      problem: 'is longer than tokens.max_ttl',
+      fix: 'lower tokens.default_ttl or raise tokens.max_ttl',
+    });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
+  return {
+    ok: true,
+    config: {
+      source: context.source,
+      listen: { postgres, http, allowPlaintextRemote: file.listen.allow_plaintext_remote },
+      tls,
+      store: { kind: file.store.kind, path: storePath },
+      upstreams,
+      roles,
+      auth: { method: file.auth.method, scramIterations: file.auth.scram_iterations },
+      tokens: {
+        defaultTtlMs: file.tokens.default_ttl,
+        maxTtlMs: file.tokens.max_ttl,
+        revocationCheckMs: file.tokens.revocation_check,
+      },
+      limits: {
+        maxMessageBytes: file.limits.max_message_size,
+        startupTimeoutMs: file.limits.startup_timeout,
+        maxConnections: file.limits.max_connections,
+      },
+      shutdown: { graceMs: file.shutdown.grace },
+      log: { level: file.log.level },
+    },
+  };
+}
+
+function resolveListenerTls(
+  tls: ConfigFile['tls'],
+  baseDir: string,
+  issues: ConfigIssue[],
+): AirlockConfig['tls'] {
+  if (tls.cert === null && tls.key === null) return null;
+  if (tls.cert === null || tls.key === null) {
+    const missing = tls.cert === null ? 'cert' : 'key';
+    issues.push({
+      key: `tls.${missing}`,
+      problem: `is missing while tls.${missing === 'cert' ? 'key' : 'cert'} is set`,
+      fix: 'set both tls.cert and tls.key, or remove tls',
+    });
+    return null;
+  }
+  const cert = readPemFile(tls.cert, baseDir, 'certificate');
+  const key = readPemFile(tls.key, baseDir, 'private key');
+  if (!cert.ok) issues.push({ key: 'tls.cert', problem: cert.problem, fix: cert.fix });
+  if (!key.ok) issues.push({ key: 'tls.key', problem: key.problem, fix: key.fix });
+  return cert.ok && key.ok ? { cert: cert.pem, key: key.pem } : null;
+}
+
+function resolveUpstreams(
+  file: ConfigFile,
+  context: ResolveContext,
+  issues: ConfigIssue[],
+): Record<string, UpstreamConfig> {
+  // Null prototype: a lookup by an agent-chosen dbname such as "constructor" must not find Object's members.
+  const upstreams: Record<string, UpstreamConfig> = Object.create(null);
+  for (const [name, entry] of Object.entries(file.upstreams)) {
+    const key = `upstreams.${name}`;
+    const rawUrl = childOf(childOf(childOf(context.rawTree, 'upstreams'), name), 'url');
+    const parsed = parseUpstreamUrl(
+      typeof rawUrl === 'string' ? rawUrl : (entry.url ?? ''),
+      context.env,
+      `${key}.url`,
+    );
+    if (!parsed.ok) {
+      issues.push(...parsed.issues);
+      continue;
+    }
+    const { address } = parsed;
+    if (address.password !== null && entry.password !== null) {
+      issues.push({
+        key: `${key}.password`,
+        problem: `is set and ${key}.url carries a password too`,
+        fix: 'set the password in one place (this key is preferred)',
+      });
+    }
+    if (entry.password === '') {
+      issues.push({
+        key: `${key}.password`,
+        problem: 'is empty',
+        fix: 'set it to the password or remove the key',
+      });
+    } else if (entry.password === null && address.password === '') {
+      issues.push({
+        key: `${key}.url`,
+        problem: 'has an empty password',
+        fix: 'set the variable or drop it from the URL',
+      });
+    }
+    const mode: UpstreamTlsMode =
+      entry.tls.mode ?? (entry.tls.ca !== null || !isLoopbackHost(address.host) ? 'verify-full' : 'disable');
+    let ca: string | null = null;
+    if (entry.tls.ca !== null) {
+      if (mode !== 'verify-full') {
+        issues.push({
+          key: `${key}.tls.ca`,
+          problem: `is only used with mode verify-full (mode is ${mode})`,
+          fix: `set ${key}.tls.mode: verify-full or remove ca`,
+        });
+      } else {
+        const pem = readPemFile(entry.tls.ca, context.baseDir, 'certificate');
+        if (pem.ok) ca = pem.pem;
+        else issues.push({ key: `${key}.tls.ca`, problem: pem.problem, fix: pem.fix });
+      }
+    }
+    upstreams[name] = {
+      name,
+      host: address.host,
+      port: address.port,
+      database: address.database,
+      user: address.user,
+      password: entry.password ?? address.password,
+      tls: { mode, ca },
+      connectTimeoutMs: entry.connect_timeout,
+    };
+  }
+  return upstreams;
+}
+
+function resolveRoles(
+  file: ConfigFile,
+  context: ResolveContext,
+  issues: ConfigIssue[],
+): Record<string, RoleConfig> {
+  const defined = Object.keys(file.upstreams);
+  const roles: Record<string, RoleConfig> = Object.create(null);
+  for (const [name, entry] of Object.entries(file.roles)) {
+    const upstream = entry.upstream ?? '';
+    if (!defined.includes(upstream)) {
+      issues.push({
+        key: `roles.${name}.upstream`,
+        problem: `${JSON.stringify(upstream)} is not a defined upstream (defined: ${defined.join(', ')})`,
+        fix: 'name one of the upstreams or define it under upstreams',
+      });
+    }
+    // Policy keys are read from the tree, not zod's output, so every key (even `__proto__`) stays plain data.
+    const rules: Record<string, unknown> = Object.create(null);
+    const tree = childOf(childOf(context.tree, 'roles'), name);
+    for (const [ruleKey, value] of Object.entries(tree ?? {})) {
+      if (ruleKey !== 'upstream') Object.defineProperty(rules, ruleKey, { value, enumerable: true });
+    }
+    roles[name] = { name, upstream, rules };
+  }
+  return roles;
+}
+
+function childOf(node: unknown, key: string): unknown {
+  if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
+  return (node as Record<string, unknown>)[key];
+}

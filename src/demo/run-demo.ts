@@ -1,0 +1,158 @@
+/**
+ * `airlock demo`: one process with an embedded PostgreSQL (PGlite) seeded with a shop, the gateway in
+ * front of it, and a freshly issued token printed as a ready-to-paste psql command.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfigFile } from '../config/load-config.js';
+import { buildConnectionInfo, type ConnectionInfo } from '../identity/connection-info.js';
+import { issueToken } from '../identity/issue-token.js';
+import { type RunningGateway, startGateway } from '../main.js';
+import { createLogger } from '../observability/logger.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+
+export interface DemoOptions {
+  /** Folder for the demo's config and token store (so `airlock token …` can use them too). */
+  readonly dir: string;
+  /** Preferred gateway port; a busy port falls back to a free one. */
+  readonly port: number;
+  readonly httpPort: number;
+  readonly logLevel: string;
+  readonly out: NodeJS.WritableStream;
+}
+
+export interface RunningDemo {
+  readonly connection: ConnectionInfo;
+  readonly configPath: string;
+  /** Runs a query through the gateway with the demo token: proof the path works end to end. */
+  selfCheck(): Promise<{ customers: number; orders: number }>;
+  close(): Promise<void>;
+}
+
+/** Starts the embedded database and the gateway, issues a token and prints how to connect. */
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  const database = await startEmbeddedPostgres();
+  let store: Store | null = null;
+  let gateway: RunningGateway | null = null;
+  try {
+    mkdirSync(options.dir, { recursive: true });
+    const port = (await isPortFree(options.port)) ? options.port : 0;
+    const httpPort = (await isPortFree(options.httpPort)) ? options.httpPort : 0;
+    const configPath = path.join(options.dir, 'airlock.yaml');
+    writeFileSync(configPath, demoConfigYaml(database, port, httpPort, options.logLevel), { mode: 0o600 });
+    const config = loadConfigFile(configPath);
+    store = openStore(config.store);
+    gateway = await startGateway({ config, store, logger: createLogger(config.log.level, process.stderr) });
+    // Rewrite the file with the ports actually bound, so `airlock token issue --config` prints them.
+    writeFileSync(
+      configPath,
+      demoConfigYaml(database, gateway.postgres.port, gateway.http?.port ?? httpPort, options.logLevel),
+    );
+    const issued = await issueToken(
+      { store, config, now: Date.now },
+      {
+        role: 'reporting',
+        subject: 'demo@airlock.local',
+        reason: 'trying out airlock',
+        ttlMs: 60 * 60 * 1000,
+      },
+    );
+    const connection = buildConnectionInfo(issued, gateway.postgres);
+    printBanner(options.out, connection, configPath, gateway);
+    const runningStore = store;
+    const runningGateway = gateway;
+    return {
+      connection,
+      configPath,
+      selfCheck: () => selfCheck(connection),
+      close: async () => {
+        await runningGateway.close(2000);
+        await runningStore.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await gateway?.close(0);
+    await store?.close();
+    await database.close();
+    throw error;
+  }
+}
+
+function demoConfigYaml(db: EmbeddedPostgres, port: number, httpPort: number, logLevel: string): string {
+  return `# Written by \`airlock demo\`; the embedded PGlite database is the upstream.
+listen:
+  postgres: 127.0.0.1:${port}
+  http: 127.0.0.1:${httpPort}
+store: sqlite:./airlock.db
+upstreams:
+  shop:
+    url: postgres://${db.user}@${db.host}:${db.port}/${db.database}
+    tls: disable
+roles:
+  reporting:
+    upstream: shop
+log:
+  level: ${logLevel}
+`;
+}
+
+async function selfCheck(info: ConnectionInfo): Promise<{ customers: number; orders: number }> {
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database: info.database,
+  });
+  await client.connect();
+  try {
+    const res = await client.query<{ customers: number; orders: number }>(
+      'select (select count(*) from customers)::int as customers, (select count(*) from orders)::int as orders',
+    );
+    return res.rows[0]!;
+  } finally {
+    await client.end();
+  }
+}
+
+function printBanner(
+  out: NodeJS.WritableStream,
+  info: ConnectionInfo,
+  configPath: string,
+  gw: RunningGateway,
+): void {
+  const rel = path.relative(process.cwd(), configPath);
+  out.write(`
+Airlock demo is running.
+
+  embedded PostgreSQL (PGlite) with a shop: customers, orders, order_items, secrets
+  gateway   postgres://${info.host}:${info.port}   http://${gw.http?.host}:${gw.http?.port}/metrics
+
+Connect as the agent (token ${info.tokenId}, role ${info.role}, expires ${info.expiresAt}):
+
+  ${info.psql}
+
+Try:   select full_name, email, phone from customers limit 5;
+       select status, count(*) from orders group by status;
+
+More tokens:   npm run airlock -- token issue --config ${rel} --role reporting --subject you --reason "why"
+List/revoke:   npm run airlock -- token list --config ${rel}
+               npm run airlock -- token revoke <tokenId> --config ${rel}
+
+Press Ctrl-C to stop.
+`);
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}

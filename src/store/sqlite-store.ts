@@ -1,0 +1,174 @@
+/** Store on an embedded SQLite file (better-sqlite3): the default for a single gateway and its CLI. */
+import Database from 'better-sqlite3';
+import type { ListTokensOptions, Store, TokenRecord } from './store.js';
+
+type Db = Database.Database;
+
+/** Schema changes in order; entry i moves the schema from version i to i + 1. Append only. */
+const MIGRATIONS: readonly ((db: Db) => void)[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE tokens (
+        token_id         TEXT PRIMARY KEY NOT NULL,
+        role             TEXT NOT NULL,
+        upstream         TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        reason           TEXT NOT NULL,
+        run_id           TEXT,
+        issued_at        INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        revoked_at       INTEGER,
+        scram_iterations INTEGER NOT NULL,
+        scram_salt       TEXT NOT NULL,
+        scram_stored_key TEXT NOT NULL,
+        scram_server_key TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX tokens_expires_at ON tokens (expires_at);
+    `);
+  },
+];
+
+interface TokenRow {
+  token_id: string;
+  role: string;
+  upstream: string;
+  subject: string;
+  reason: string;
+  run_id: string | null;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  scram_iterations: number;
+  scram_salt: string;
+  scram_stored_key: string;
+  scram_server_key: string;
+}
+
+/** A Store over one SQLite file (or ':memory:'); several processes may open the same file. */
+export class SqliteStore implements Store {
+  readonly #db: Db;
+  readonly #insert: Database.Statement<TokenRow>;
+  readonly #get: Database.Statement<[string], TokenRow>;
+  readonly #listLive: Database.Statement<[number], TokenRow>;
+  readonly #listAll: Database.Statement<[], TokenRow>;
+  readonly #revoke: Database.Statement<[number, string]>;
+  readonly #exists: Database.Statement<[string], { one: number }>;
+  readonly #revokedAmong: Database.Statement<[string], { token_id: string }>;
+
+  constructor(path: string) {
+    this.#db = new Database(path);
+    // The CLI and a running gateway share the file: WAL lets readers run beside one writer,
+    // and busy_timeout waits out the other process's write instead of failing at once.
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    migrate(this.#db);
+
+    this.#insert = this.#db.prepare(`
+      INSERT INTO tokens (token_id, role, upstream, subject, reason, run_id, issued_at, expires_at, revoked_at,
+                          scram_iterations, scram_salt, scram_stored_key, scram_server_key)
+      VALUES (@token_id, @role, @upstream, @subject, @reason, @run_id, @issued_at, @expires_at, @revoked_at,
+              @scram_iterations, @scram_salt, @scram_stored_key, @scram_server_key)`);
+    this.#get = this.#db.prepare('SELECT * FROM tokens WHERE token_id = ?');
+    this.#listLive = this.#db.prepare(
+      'SELECT * FROM tokens WHERE revoked_at IS NULL AND expires_at > ? ORDER BY issued_at, token_id',
+    );
+    this.#listAll = this.#db.prepare('SELECT * FROM tokens ORDER BY issued_at, token_id');
+    this.#revoke = this.#db.prepare(
+      'UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
+    );
+    this.#exists = this.#db.prepare('SELECT 1 AS one FROM tokens WHERE token_id = ?');
+    // One parameter whatever the number of ids: the ids travel as a JSON array.
+    this.#revokedAmong = this.#db.prepare(
+      'SELECT token_id FROM tokens WHERE revoked_at IS NOT NULL AND token_id IN (SELECT value FROM json_each(?))',
+    );
+  }
+
+  async insertToken(record: TokenRecord): Promise<void> {
+    this.#insert.run(toRow(record));
+  }
+
+  async getToken(tokenId: string): Promise<TokenRecord | undefined> {
+    const row = this.#get.get(tokenId);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  async listTokens(options?: ListTokensOptions): Promise<TokenRecord[]> {
+    const rows = options?.includeInactive
+      ? this.#listAll.all()
+      : this.#listLive.all(options?.now ?? Date.now());
+    return rows.map(fromRow);
+  }
+
+  async revokeToken(tokenId: string, at: number): Promise<boolean> {
+    if (this.#revoke.run(at, tokenId).changes > 0) return true;
+    return this.#exists.get(tokenId) !== undefined;
+  }
+
+  async revokedAmong(tokenIds: readonly string[]): Promise<Set<string>> {
+    if (tokenIds.length === 0) return new Set();
+    const rows = this.#revokedAmong.all(JSON.stringify(tokenIds));
+    return new Set(rows.map((row) => row.token_id));
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  // IMMEDIATE takes the write lock before reading the version, so two processes opening a new
+  // file at once cannot both apply the same migration.
+  db.transaction(() => {
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const current = row?.version ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `store schema version ${current} is newer than this airlock understands (${MIGRATIONS.length}); upgrade airlock`,
+      );
+    }
+    for (const step of MIGRATIONS.slice(current)) step(db);
+    if (row === undefined)
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
+    else db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
+  }).immediate();
+}
+
+function toRow(record: TokenRecord): TokenRow {
+  return {
+    token_id: record.tokenId,
+    role: record.role,
+    upstream: record.upstream,
+    subject: record.subject,
+    reason: record.reason,
+    run_id: record.runId,
+    issued_at: record.issuedAt,
+    expires_at: record.expiresAt,
+    revoked_at: record.revokedAt,
+    scram_iterations: record.verifier.iterations,
+    scram_salt: record.verifier.salt,
+    scram_stored_key: record.verifier.storedKey,
+    scram_server_key: record.verifier.serverKey,
+  };
+}
+
+function fromRow(row: TokenRow): TokenRecord {
+  return {
+    tokenId: row.token_id,
+    role: row.role,
+    upstream: row.upstream,
+    subject: row.subject,
+    reason: row.reason,
+    runId: row.run_id,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    verifier: {
+      iterations: row.scram_iterations,
+      salt: row.scram_salt,
+      storedKey: row.scram_stored_key,
+      serverKey: row.scram_server_key,
+    },
+  };
+}

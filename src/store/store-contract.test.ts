@@ -1,0 +1,144 @@
+/** One behaviour contract every Store backend must pass (SQLite now; PostgreSQL joins the list later). */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from './open-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { Store, TokenRecord } from './store.js';
+
+const NOW = 1_700_000_000_000;
+const MINUTE = 60_000;
+
+function token(tokenId: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    tokenId,
+    role: 'reader',
+    upstream: 'shop',
+    subject: 'alice@example.com',
+    reason: 'PR #42: fix order totals',
+    runId: null,
+    issuedAt: NOW,
+    expiresAt: NOW + 15 * MINUTE,
+    revokedAt: null,
+    verifier: { iterations: 4096, salt: 'c2FsdA==', storedKey: 'c3RvcmVk', serverKey: 'c2VydmVy' },
+    ...overrides,
+  };
+}
+
+/** Runs the Store contract against one backend; `makeStore` returns a fresh, empty store. */
+function describeStoreContract(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('returns an inserted token exactly as given', async () => {
+      const record = token('at_one', { runId: 'gh-run-7', revokedAt: null });
+      await store.insertToken(record);
+      expect(await store.getToken('at_one')).toEqual(record);
+    });
+
+    it('returns undefined for an unknown token', async () => {
+      expect(await store.getToken('at_missing')).toBeUndefined();
+    });
+
+    it('refuses a second token with the same id', async () => {
+      await store.insertToken(token('at_dup'));
+      await expect(store.insertToken(token('at_dup', { subject: 'mallory' }))).rejects.toThrow();
+      expect((await store.getToken('at_dup'))?.subject).toBe('alice@example.com');
+    });
+
+    it('lists live tokens by default and every token with includeInactive', async () => {
+      await store.insertToken(token('at_live'));
+      await store.insertToken(token('at_expired', { expiresAt: NOW - 1 }));
+      await store.insertToken(token('at_revoked', { revokedAt: NOW - MINUTE }));
+      const live = await store.listTokens({ now: NOW });
+      expect(live.map((t) => t.tokenId)).toEqual(['at_live']);
+      const all = await store.listTokens({ includeInactive: true, now: NOW });
+      expect(all.map((t) => t.tokenId).sort()).toEqual(['at_expired', 'at_live', 'at_revoked']);
+    });
+
+    it('judges liveness by the given clock', async () => {
+      await store.insertToken(token('at_a', { expiresAt: NOW + MINUTE }));
+      expect(await store.listTokens({ now: NOW })).toHaveLength(1);
+      expect(await store.listTokens({ now: NOW + MINUTE })).toHaveLength(0);
+    });
+
+    it('revokes a token once and keeps the first revocation time', async () => {
+      await store.insertToken(token('at_r'));
+      expect(await store.revokeToken('at_r', NOW + 1)).toBe(true);
+      expect(await store.revokeToken('at_r', NOW + 2)).toBe(true);
+      expect((await store.getToken('at_r'))?.revokedAt).toBe(NOW + 1);
+    });
+
+    it('reports false when revoking an unknown token', async () => {
+      expect(await store.revokeToken('at_nobody', NOW)).toBe(false);
+    });
+
+    it('names the revoked tokens among the given ids', async () => {
+      await store.insertToken(token('at_1'));
+      await store.insertToken(token('at_2'));
+      await store.insertToken(token('at_3'));
+      await store.revokeToken('at_2', NOW);
+      await store.revokeToken('at_3', NOW);
+      expect(await store.revokedAmong(['at_1', 'at_2', 'at_unknown'])).toEqual(new Set(['at_2']));
+      expect(await store.revokedAmong([])).toEqual(new Set());
+    });
+  });
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-store-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every backend, each with a factory for a fresh, empty store. A postgres-store joins this list. */
+const BACKENDS: readonly [string, () => Promise<Store> | Store][] = [
+  ['sqlite (:memory:)', () => new SqliteStore(':memory:')],
+  ['sqlite (file)', () => openStore({ kind: 'sqlite', path: join(tempDir(), 'airlock.db') })],
+];
+for (const [name, makeStore] of BACKENDS) describeStoreContract(name, makeStore);
+
+describe('SqliteStore on a shared file', () => {
+  it('lets two instances see each other’s writes (CLI beside a running gateway)', async () => {
+    const path = join(tempDir(), 'shared.db');
+    const gateway = openStore({ kind: 'sqlite', path });
+    const cli = openStore({ kind: 'sqlite', path });
+    try {
+      await cli.insertToken(token('at_shared'));
+      expect((await gateway.getToken('at_shared'))?.tokenId).toBe('at_shared');
+      await gateway.revokeToken('at_shared', NOW);
+      expect(await cli.revokedAmong(['at_shared'])).toEqual(new Set(['at_shared']));
+    } finally {
+      await gateway.close();
+      await cli.close();
+    }
+  });
+
+  it('keeps data across reopening and does not re-run migrations', async () => {
+    const path = join(tempDir(), 'reopen.db');
+    const first = new SqliteStore(path);
+    await first.insertToken(token('at_kept'));
+    await first.close();
+    const second = new SqliteStore(path);
+    expect((await second.getToken('at_kept'))?.tokenId).toBe('at_kept');
+    await second.close();
+  });
+
+  it('creates the parent directory and a private database file', async () => {
+    const path = join(tempDir(), 'nested', 'dir', 'airlock.db');
+    const store = openStore({ kind: 'sqlite', path });
+    await store.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+});
