@@ -4,13 +4,14 @@
  * message boundaries (so the gateway can end a session cleanly) and ReadyForQuery (latency, status).
  */
 import type { Duplex } from 'node:stream';
+import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
 import { BackendStreamScanner } from '../../wire/postgres/backend-stream-scanner.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import { decodeFunctionCallOid, decodeQuery } from '../../wire/postgres/frontend-decoders.js';
 import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/message-framer.js';
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
-import { Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
+import { Backend, Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
 import type { Guard, GuardStatement, GuardVerdict, SessionIdentity } from '../guard.js';
 import { StatementTracker } from './statement-tracker.js';
 
@@ -49,6 +50,11 @@ export type RelayEnd =
   | { readonly kind: 'internal-error'; readonly cause: unknown };
 
 const SYNC = encodeMessage(Frontend.Sync, Buffer.alloc(0));
+/** Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log. */
+const ABORT_TRANSACTION = encodeMessage(
+  Frontend.Query,
+  Buffer.from("SELECT 'airlock: statement denied, transaction aborted'::int\0", 'utf8'),
+);
 /** How long a gateway-initiated end waits for the upstream to reach a message boundary. */
 const END_BOUNDARY_WAIT_MS = 3000;
 
@@ -72,6 +78,8 @@ export class PostgresRelay {
   private status: TransactionStatus;
   private closed = false;
   private ending: PgError | null = null;
+  /** Set while the upstream answers a gateway-sent statement whose error the agent must not see. */
+  private swallowing: ((chunk: Buffer) => void) | null = null;
 
   constructor(private readonly options: RelayOptions) {
     this.framer = new MessageFramer(options.maxMessageBytes);
@@ -273,12 +281,55 @@ export class PostgresRelay {
     // until the upstream has answered, then inject the error and let the upstream close the batch.
     this.blocked = true;
     this.afterUpstreamIdle(() => {
+      if (this.status === 'T') {
+        // Inside a transaction block the server would now abort the transaction; make the upstream do
+        // exactly that, so a later COMMIT cannot commit work the agent saw fail.
+        this.abortUpstreamTransaction(error, ends);
+        return;
+      }
       this.writeClient(error);
-      if (ends === 'ready') this.forwardExpectingReady(SYNC);
-      else this.discardUntilSync = true;
-      this.blocked = this.ending !== null;
-      this.processBacklog();
+      this.finishDenial(ends);
     });
+  }
+
+  private finishDenial(ends: 'ready' | 'flush'): void {
+    if (ends === 'ready') this.forwardExpectingReady(SYNC);
+    else this.discardUntilSync = true;
+    this.blocked = this.ending !== null;
+    this.processBacklog();
+  }
+
+  /**
+   * Sends a statement that fails at parse analysis, swallows the upstream's ErrorResponse and shows the
+   * agent the denial instead; the upstream's ReadyForQuery('E') follows when the agent's batch had a Sync.
+   */
+  private abortUpstreamTransaction(error: Buffer, ends: 'ready' | 'flush'): void {
+    const framer = new MessageFramer(Number.MAX_SAFE_INTEGER);
+    this.swallowing = (chunk) => {
+      const frames = framer.push(chunk);
+      for (let i = 0; i < frames.length; i++) {
+        const frame = frames[i]!;
+        if (frame.type === Backend.ErrorResponse) continue;
+        if (frame.type !== Backend.ReadyForQuery) {
+          this.writeClient(frame.raw);
+          continue;
+        }
+        this.status = decodeReadyForQuery(frame.body);
+        this.readySeen++;
+        this.startTimes.shift();
+        this.writeClient(error);
+        if (ends === 'ready') this.writeClient(frame.raw);
+        else this.discardUntilSync = true;
+        this.swallowing = null;
+        const rest = Buffer.concat([...frames.slice(i + 1).map((f) => f.raw), framer.takeRemainder()]);
+        this.blocked = this.ending !== null;
+        if (rest.length > 0) this.onUpstreamData(rest);
+        else if (this.whenUpstreamIdle !== null) this.runIfUpstreamIdle();
+        this.processBacklog();
+        return;
+      }
+    };
+    this.forwardExpectingReady(ABORT_TRANSACTION);
   }
 
   private forwardExpectingReady(bytes: Buffer): void {
@@ -307,6 +358,10 @@ export class PostgresRelay {
   // ---- upstream → agent -------------------------------------------------------------------------
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    if (this.swallowing !== null) {
+      this.swallowing(chunk);
+      return;
+    }
     try {
       this.scanner.scan(chunk);
     } catch (error) {
