@@ -153,16 +153,6 @@ export class PgError extends Error {
     });
   }
 
-  /** A feature the gateway does not relay (0A000). */
-  static featureNotSupported(what: string, hint: string): PgError {
-    return new PgError({
-      severity: 'ERROR',
-      code: '0A000',
-      message: `${what} is not supported through the gateway`,
-      hint,
-    });
-  }
-
   /** Something unexpected happened inside the gateway; details are in its log under the session id (XX000). */
   static internal(sessionId: string): PgError {
     return new PgError({

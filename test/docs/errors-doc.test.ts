@@ -1,0 +1,24 @@
+/** docs/errors.md lists every SQLSTATE and every named constructor an agent can receive from the gateway. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const source = readFileSync(new URL('../../src/wire/postgres/pg-error.ts', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+
+describe('docs/errors.md', () => {
+  const codes = [...new Set([...source.matchAll(/code: '([0-9A-Z]{5})'/g)].map((m) => m[1]!))];
+  const constructors = [...source.matchAll(/^ {2}static (\w+)\(/gm)].map((m) => m[1]!);
+
+  it('finds the codes and constructors in the source (guards this test itself)', () => {
+    expect(codes.length).toBeGreaterThan(8);
+    expect(constructors.length).toBeGreaterThan(10);
+  });
+
+  it.each(codes)('documents SQLSTATE %s', (code) => {
+    expect(doc).toContain(`\`${code}\``);
+  });
+
+  it.each(constructors)('documents PgError.%s', (name) => {
+    expect(doc).toContain(`\`${name}\``);
+  });
+});
