@@ -413,7 +413,8 @@ async function waitUntilReady(postmaster: ChildProcess, port: number, logFile: s
 
 function spawnPostmaster(binDir: string, root: string, dataDir: string, logFile: string): ChildProcess {
   const command = asPostgresUser(path.join(binDir, 'postgres'), ['-D', dataDir]);
-  const log = openSync(logFile, 'a');
+  // A fresh log per attempt, so a port clash of an earlier attempt is not read as this one's.
+  const log = openSync(logFile, 'w');
   try {
     // Own session (detached): a Ctrl-C meant for the test runner must not kill the server mid-test.
     const child = spawn(command.file, command.args, {

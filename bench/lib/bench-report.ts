@@ -1,0 +1,92 @@
+/** The comparison table printed at the end of a bench run, and its JSON copy in bench/results/. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Measurement } from './pgbench-runs.js';
+
+/** The three paths every line is measured on. */
+export const TARGET_NAMES = ['direct', 'pgbouncer', 'airlock'] as const;
+/** One of {@link TARGET_NAMES}. */
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** One row: a workload, a metric, and its value on each path. */
+export interface ReportLine {
+  readonly workload: string;
+  readonly metric: 'TPS' | 'latency ms' | 'seconds';
+  readonly values: Partial<Record<TargetName, Measurement<number>>>;
+}
+
+const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
+
+function ratio(line: ReportLine, over: TargetName): number | null {
+  const airlock = line.values.airlock;
+  const other = line.values[over];
+  if (!airlock?.ok || !other?.ok || other.value === 0) return null;
+  return airlock.value / other.value;
+}
+
+function formatValue(line: ReportLine, value: Measurement<number> | undefined): string {
+  if (value === undefined) return 'n/a';
+  if (!value.ok) return 'error';
+  if (line.metric === 'TPS') return value.value.toFixed(0);
+  return value.value.toFixed(line.metric === 'seconds' ? 2 : 3);
+}
+
+function formatRatio(value: number | null): string {
+  return value === null ? 'n/a' : `${value.toFixed(2)}x`;
+}
+
+/** The lines as an aligned text table, with the errors listed under it. */
+export function formatTable(lines: readonly ReportLine[]): string {
+  const header = ['workload', 'metric', ...TARGET_NAMES, 'airlock/direct', 'airlock/pgbouncer'];
+  const rows = lines.map((line) => [
+    line.workload,
+    line.metric,
+    ...TARGET_NAMES.map((name) => formatValue(line, line.values[name])),
+    formatRatio(ratio(line, 'direct')),
+    formatRatio(ratio(line, 'pgbouncer')),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) =>
+        column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
+      .join('  ');
+  const errors = lines.flatMap((line) =>
+    TARGET_NAMES.flatMap((name) => {
+      const value = line.values[name];
+      return value && !value.ok ? [`  ${name}, ${line.workload}: ${value.error}`] : [];
+    }),
+  );
+  return [
+    render(header),
+    widths.map((width) => '-'.repeat(width)).join('  '),
+    ...rows.map(render),
+    '',
+    'Ratios are airlock value / other value: below 1x is slower for TPS, above 1x is slower for latency and seconds.',
+    ...(errors.length > 0 ? ['', 'Errors:', ...errors] : []),
+  ].join('\n');
+}
+
+/** Writes the run as bench/results/<timestamp>.json (gitignored); returns the path. */
+export async function writeJsonReport(
+  startedAt: Date,
+  meta: Record<string, unknown>,
+  lines: readonly ReportLine[],
+): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${startedAt.toISOString().replaceAll(':', '-')}.json`);
+  const body = {
+    startedAt: startedAt.toISOString(),
+    ...meta,
+    lines: lines.map((line) => ({
+      ...line,
+      ratios: { airlockOverDirect: ratio(line, 'direct'), airlockOverPgbouncer: ratio(line, 'pgbouncer') },
+    })),
+  };
+  await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
+  return file;
+}
