@@ -270,7 +270,7 @@ export class PostgresRelay {
   private apply(verdict: GuardVerdict, frames: Frame[], ends: 'ready' | 'flush'): void {
     if (verdict.action === 'allow') {
       this.tracker.commit();
-      const bytes = frames.length === 1 ? frames[0]!.raw : Buffer.concat(frames.map((f) => f.raw));
+      const bytes = joinFrames(frames);
       if (ends === 'ready') this.forwardExpectingReady(bytes);
       else this.writeUpstream(bytes);
       return;
@@ -431,4 +431,19 @@ export class PostgresRelay {
     }, END_BOUNDARY_WAIT_MS).unref();
     this.options.onClosed(reason);
   }
+}
+
+/** The bytes of consecutive frames: one view when they sit back to back in the same chunk, else a copy. */
+function joinFrames(frames: readonly Frame[]): Buffer {
+  const first = frames[0]!.raw;
+  if (frames.length === 1) return first;
+  const last = frames[frames.length - 1]!.raw;
+  let contiguous = last.buffer === first.buffer;
+  for (let i = 1; contiguous && i < frames.length; i++) {
+    const previous = frames[i - 1]!.raw;
+    const current = frames[i]!.raw;
+    contiguous = current.buffer === first.buffer && current.byteOffset === previous.byteOffset + previous.length;
+  }
+  if (!contiguous) return Buffer.concat(frames.map((f) => f.raw));
+  return Buffer.from(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset);
 }
