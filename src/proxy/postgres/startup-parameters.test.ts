@@ -37,4 +37,21 @@ describe('checkStartupParameters', () => {
       protocolOptions: ['_pq_.compression'],
     });
   });
+
+  it.each(['SJIS', 'Shift_JIS', 'BIG5', 'gbk', 'WIN949', 'GB18030', 'johab'])(
+    'refuses client_encoding %s, whose multibyte characters can hide quotes and backslashes',
+    (encoding) => {
+      expect(checkStartupParameters(new Map([['client_encoding', encoding]]))).toEqual({
+        ok: false,
+        refused: `client_encoding=${encoding}`,
+      });
+    },
+  );
+
+  it.each(['UTF8', 'utf-8', 'SQL_ASCII', 'LATIN1', 'EUC_JP', 'WIN1252'])(
+    'accepts client_encoding %s',
+    (encoding) => {
+      expect(checkStartupParameters(new Map([['client_encoding', encoding]])).ok).toBe(true);
+    },
+  );
 });

@@ -19,6 +19,30 @@ const FORWARDED = new Set([
   'standard_conforming_strings',
 ]);
 
+/**
+ * PostgreSQL's client-only encodings (and their aliases, normalised): a multibyte character's second
+ * byte may be 0x5C (backslash) or a quote, so the gateway would read string boundaries differently from
+ * the server. Refused; UTF8, SQL_ASCII, LATIN*, WIN125x, EUC_* and the other server encodings are safe.
+ */
+const UNSAFE_CLIENT_ENCODINGS = new Set([
+  'sjis',
+  'shiftjis',
+  'mskanji',
+  'win932',
+  'cp932',
+  'big5',
+  'win950',
+  'cp950',
+  'gbk',
+  'win936',
+  'cp936',
+  'uhc',
+  'win949',
+  'cp949',
+  'gb18030',
+  'johab',
+]);
+
 /** Handled by the gateway itself, never forwarded. */
 const CONSUMED = new Set(['user', 'database']);
 
@@ -38,7 +62,14 @@ export function checkStartupParameters(parameters: ReadonlyMap<string, string>):
       continue;
     }
     if (!FORWARDED.has(key)) return { ok: false, refused: name };
+    if (key === 'client_encoding' && isUnsafeClientEncoding(value))
+      return { ok: false, refused: `${name}=${value}` };
     forwarded[name] = value;
   }
   return { ok: true, forwarded, protocolOptions };
+}
+
+/** True for encodings whose multibyte characters can contain ASCII bytes (see UNSAFE_CLIENT_ENCODINGS). */
+export function isUnsafeClientEncoding(value: string): boolean {
+  return UNSAFE_CLIENT_ENCODINGS.has(value.toLowerCase().replace(/[^a-z0-9]/g, ''));
 }
