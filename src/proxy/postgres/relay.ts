@@ -442,7 +442,8 @@ function joinFrames(frames: readonly Frame[]): Buffer {
   for (let i = 1; contiguous && i < frames.length; i++) {
     const previous = frames[i - 1]!.raw;
     const current = frames[i]!.raw;
-    contiguous = current.buffer === first.buffer && current.byteOffset === previous.byteOffset + previous.length;
+    contiguous =
+      current.buffer === first.buffer && current.byteOffset === previous.byteOffset + previous.length;
   }
   if (!contiguous) return Buffer.concat(frames.map((f) => f.raw));
   return Buffer.from(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset);
