@@ -14,8 +14,6 @@ import { startListener } from './proxy/listener.js';
 import { PostgresEngine } from './proxy/postgres/postgres-engine.js';
 import { SessionRegistry } from './proxy/session-registry.js';
 import type { Store } from './store/store.js';
-import { encodeErrorResponse } from './wire/postgres/message-writer.js';
-import { PgError } from './wire/postgres/pg-error.js';
 
 export interface GatewayDeps {
   readonly config: AirlockConfig;
@@ -45,6 +43,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const metrics = deps.metrics ?? new GatewayMetrics({ defaultMetrics: true });
   const registry = new SessionRegistry();
   let shuttingDown = false;
+  const shutdownDeadline = new AbortController();
 
   const tlsContext =
     config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
@@ -58,12 +57,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     tlsContext,
     now,
     isShuttingDown: () => shuttingDown,
+    shutdownDeadline: shutdownDeadline.signal,
   });
   const listener = await startListener({
     address: config.listen.postgres,
     engine,
     maxConnections: config.limits.maxConnections,
-    refuseOverLimit: () => encodeErrorResponse(PgError.tooManyConnections(config.limits.maxConnections)),
     logger,
   });
 
@@ -111,7 +110,15 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       if ((await Promise.race([listener.drained(), graceTimer])) === 'timeout') {
         logger.warn({ sessions: registry.size }, 'shutdown grace over: ending sessions');
         registry.endAll();
-        await listener.drained();
+        shutdownDeadline.abort();
+        // Sessions end at their next message boundary; a peer that never reads is cut off.
+        const lastCall = new Promise<'timeout'>((resolve) =>
+          setTimeout(() => resolve('timeout'), 4000).unref(),
+        );
+        if ((await Promise.race([listener.drained(), lastCall])) === 'timeout') {
+          listener.destroyAll();
+          await listener.drained();
+        }
       }
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,30 +15,45 @@ export interface Listener {
   stopAccepting(): Promise<void>;
   /** Resolves when every served connection has closed. */
   drained(): Promise<void>;
+  /** Destroys every remaining connection (last resort after the shutdown deadline). */
+  destroyAll(): void;
 }
 
-/** Starts listening; `refuse` builds the bytes sent to a connection over the limit. */
+/**
+ * Connections over the limit that are still being refused politely (TLS, then the engine's error);
+ * beyond this many, further ones are dropped at once so a flood cannot tie the gateway up.
+ */
+const MAX_BEING_REFUSED = 64;
+
+/** Starts listening and hands each connection to the engine. */
 export async function startListener(options: {
   address: HostPort;
   engine: Engine;
   maxConnections: number;
-  refuseOverLimit: () => Buffer;
   logger: Logger;
 }): Promise<Listener> {
   const open = new Set<net.Socket>();
+  const refusing = new Set<net.Socket>();
   let onDrained: (() => void) | null = null;
+  const serve = (socket: net.Socket, set: Set<net.Socket>, overLimit: boolean) => {
+    set.add(socket);
+    options.engine.serveConnection(socket, { overLimit }).finally(() => {
+      set.delete(socket);
+      if (open.size === 0 && refusing.size === 0) onDrained?.();
+    });
+  };
   const server = net.createServer({ noDelay: true }, (socket) => {
-    if (open.size >= options.maxConnections) {
-      options.logger.warn({ limit: options.maxConnections }, 'connection refused: limit reached');
-      socket.on('error', () => {});
-      socket.end(options.refuseOverLimit());
+    if (open.size < options.maxConnections) {
+      serve(socket, open, false);
       return;
     }
-    open.add(socket);
-    options.engine.serveConnection(socket).finally(() => {
-      open.delete(socket);
-      if (open.size === 0) onDrained?.();
-    });
+    options.logger.warn({ limit: options.maxConnections }, 'connection refused: limit reached');
+    if (refusing.size < MAX_BEING_REFUSED) {
+      serve(socket, refusing, true);
+    } else {
+      socket.on('error', () => {});
+      socket.destroy();
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,8 +76,11 @@ export async function startListener(options: {
       // close() stops accepting at once; its callback would wait for every connection, which drained() covers.
       server.close();
     },
+    destroyAll: () => {
+      for (const socket of [...open, ...refusing]) socket.destroy();
+    },
     drained: () =>
-      open.size === 0
+      open.size === 0 && refusing.size === 0
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
             onDrained = resolve;

@@ -15,7 +15,7 @@ import { encodeNegotiateProtocolVersion } from '../../wire/postgres/message-writ
 import { PgError } from '../../wire/postgres/pg-error.js';
 import { MAX_STARTUP_PACKET_BYTES } from '../../wire/postgres/protocol-constants.js';
 import { readStartupPacket, type StartupPacket } from '../../wire/postgres/startup-packet.js';
-import { HandshakeReader } from '../handshake-reader.js';
+import { HandshakeClosedError, HandshakeReader } from '../handshake-reader.js';
 import { type AgentAuthMethodInUse, authenticateAgentSecret } from './agent-authentication.js';
 import { checkStartupParameters } from './startup-parameters.js';
 
@@ -27,6 +27,8 @@ export interface ClientHandshakeDeps {
   readonly tlsContext: tls.SecureContext | null;
   /** Told when the connection switches to TLS, so errors are written to the right layer. */
   readonly onTlsEstablished?: (socket: tls.TLSSocket) => void;
+  /** Refuse with this error once the startup packet is read (over the connection limit), as PostgreSQL does. */
+  readonly refuseAfterStartup?: PgError;
 }
 
 export type ClientHandshakeResult =
@@ -76,6 +78,7 @@ export async function runClientHandshake(
       encrypted = true;
     }
 
+    if (deps.refuseAfterStartup !== undefined) throw deps.refuseAfterStartup;
     if (packet.majorVersion !== 3) {
       throw PgError.protocolViolation(
         `unsupported frontend protocol ${packet.majorVersion}.${packet.minorVersion}: the gateway speaks 3.0`,
@@ -128,8 +131,13 @@ async function upgradeToTls(tcp: net.Socket, context: tls.SecureContext): Promis
   const secure = new tls.TLSSocket(tcp, { isServer: true, secureContext: context });
   await new Promise<void>((resolve, reject) => {
     secure.once('secure', resolve);
-    secure.once('error', reject);
-    secure.once('close', () => reject(new Error('connection closed during the TLS handshake')));
+    // A failed handshake is the client's problem (wrong CA, a port scanner, HTTP on the wrong port).
+    secure.once('error', (error) =>
+      reject(new HandshakeClosedError(`TLS handshake failed: ${error.message}`)),
+    );
+    secure.once('close', () =>
+      reject(new HandshakeClosedError('connection closed during the TLS handshake')),
+    );
   });
   secure.setNoDelay?.(true);
   return secure;

@@ -37,13 +37,24 @@ export interface PostgresSessionContext {
   readonly tlsContext: tls.SecureContext | null;
   readonly now: () => number;
   readonly isShuttingDown: () => boolean;
+  /** Aborted when the shutdown grace is over: connections still starting up are refused with 57P01. */
+  readonly shutdownDeadline: AbortSignal;
+}
+
+export interface ServeOptions {
+  /** The gateway is at limits.max_connections: negotiate TLS, read the startup packet, answer 53300. */
+  readonly overLimit: boolean;
 }
 
 /** Largest delay a Node timer accepts; longer token lifetimes are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Serves one accepted TCP connection; resolves when it is closed. Never throws. */
-export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSessionContext): Promise<void> {
+export async function servePostgresConnection(
+  tcp: net.Socket,
+  ctx: PostgresSessionContext,
+  options: ServeOptions = { overLimit: false },
+): Promise<void> {
   const sessionId = `s_${randomBytes(6).toString('hex')}`;
   const log = ctx.logger.child({ sessionId, client: `${tcp.remoteAddress}:${tcp.remotePort}` });
   tcp.setNoDelay(true);
@@ -56,6 +67,15 @@ export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSess
     startup.abort();
     log.info('startup timed out');
   }, ctx.config.limits.startupTimeoutMs);
+  const onShutdownDeadline = () => {
+    refuse(agentSocket, PgError.shuttingDown());
+    startup.abort();
+  };
+  ctx.shutdownDeadline.addEventListener('abort', onShutdownDeadline, { once: true });
+  const endStartupPhase = () => {
+    clearTimeout(deadline);
+    ctx.shutdownDeadline.removeEventListener('abort', onShutdownDeadline);
+  };
 
   let upstreamSession: UpstreamSession | null = null;
   try {
@@ -67,9 +87,12 @@ export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSess
       onTlsEstablished: (secure) => {
         agentSocket = secure;
       },
+      ...(options.overLimit
+        ? { refuseAfterStartup: PgError.tooManyConnections(ctx.config.limits.maxConnections) }
+        : {}),
     });
     if (handshake.kind === 'cancel') {
-      clearTimeout(deadline);
+      endStartupPhase();
       ctx.metrics.sessionsTotal.inc({ outcome: 'cancel' });
       const target = ctx.registry.findForCancel(handshake.processId, handshake.secretKey);
       log.info({ matched: target !== undefined, target: target?.sessionId }, 'cancel request');
@@ -77,6 +100,9 @@ export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSess
       tcp.end();
       return;
     }
+    // The agent is authenticated: from here the upstream's connect_timeout bounds the wait, so a slow
+    // database is reported as 08006, not as the agent being slow.
+    clearTimeout(deadline);
     agentSocket = handshake.socket;
     const token = handshake.token;
     if (ctx.isShuttingDown()) throw PgError.shuttingDown();
@@ -89,8 +115,8 @@ export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSess
     } finally {
       clearTimeout(connectTimer);
     }
-    if (startup.signal.aborted) throw new HandshakeClosedError('startup deadline passed');
-    clearTimeout(deadline);
+    endStartupPhase();
+    if (startup.signal.aborted || ctx.shutdownDeadline.aborted) throw PgError.shuttingDown();
 
     const key = ctx.registry.allocateCancelKey();
     agentSocket.write(startupReply(upstreamSession, token, key));
@@ -119,7 +145,7 @@ export async function servePostgresConnection(tcp: net.Socket, ctx: PostgresSess
     ctx.metrics.sessionsTotal.inc({ outcome: 'authenticated' });
     await relaySession(agentSocket, upstreamSession, identity, key, handshake.leftover, ctx, log);
   } catch (error) {
-    clearTimeout(deadline);
+    endStartupPhase();
     upstreamSession?.tcp.destroy();
     handleStartupFailure(error, agentSocket, ctx, log, sessionId);
   }
@@ -166,6 +192,8 @@ function relaySession(
       guard: ctx.guard,
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       transactionStatus: upstreamSession.transactionStatus,
+      upstreamProcessId: upstreamSession.processId,
+      agentProcessId: key.processId,
       clientLeftover,
       upstreamLeftover: upstreamSession.leftover,
       observer: {
@@ -189,9 +217,9 @@ function relaySession(
       tokenId: identity.tokenId,
       processId: key.processId,
       secretKey: key.secretKey,
-      cancelRunning: () => {
-        if (relay.busy) cancelUpstream();
-      },
+      // PostgreSQL ignores a cancel that reaches an idle backend, so forwarding unconditionally is safe
+      // and covers statements the relay cannot see running (a cursor fetched with Execute + Flush).
+      cancelRunning: cancelUpstream,
       endBecause: (reason) =>
         relay.end(
           reason === 'shutdown'
@@ -271,7 +299,7 @@ function handleStartupFailure(
 
 /** Sends a FATAL error and closes, without waiting on a peer that may not read. */
 function refuse(socket: Duplex, error: PgError): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   socket.end(encodeErrorResponse(error));
   setTimeout(() => socket.destroy(), 1000).unref();
 }

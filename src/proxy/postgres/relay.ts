@@ -1,7 +1,7 @@
 /**
  * The steady state of a session: frames agent messages into statements and batches, asks the guard
  * about each batch, forwards allowed bytes untouched, and streams upstream bytes back while tracking
- * message boundaries (so the gateway can end a session cleanly) and ReadyForQuery (latency, status).
+ * message boundaries (so the gateway can speak cleanly between messages) and what is still owed.
  */
 import type { Duplex } from 'node:stream';
 import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
@@ -14,6 +14,7 @@ import { PgError } from '../../wire/postgres/pg-error.js';
 import { Backend, Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
 import type { Guard, GuardStatement, GuardVerdict, SessionIdentity } from '../guard.js';
 import { StatementTracker } from './statement-tracker.js';
+import { UpstreamProgress } from './upstream-progress.js';
 
 /** What the relay reports to metrics; all cheap, called on the hot path. */
 export interface RelayObserver {
@@ -30,6 +31,9 @@ export interface RelayOptions {
   readonly guard: Guard;
   readonly maxMessageBytes: number;
   readonly transactionStatus: TransactionStatus;
+  /** The upstream backend's process id, and the one the agent was given instead. */
+  readonly upstreamProcessId: number;
+  readonly agentProcessId: number;
   /** Bytes the agent already sent after authentication. */
   readonly clientLeftover: Buffer;
   /** Bytes the upstream already sent after its first ReadyForQuery. */
@@ -37,7 +41,7 @@ export interface RelayOptions {
   readonly observer: RelayObserver;
   /** Asks the upstream to cancel whatever it is running (a CancelRequest on a new connection). */
   readonly cancelUpstream: () => void;
-  /** Called once with why the relay ended (null: the agent said Terminate or closed normally). */
+  /** Called once with why the relay ended. */
   readonly onClosed: (reason: RelayEnd) => void;
 }
 
@@ -49,55 +53,62 @@ export type RelayEnd =
   | { readonly kind: 'agent-protocol-error'; readonly error: PgError }
   | { readonly kind: 'internal-error'; readonly cause: unknown };
 
+/** How a batch ends, which decides what the upstream answers with. */
+type BatchEnd = 'sync' | 'query' | 'flush';
+
 const SYNC = encodeMessage(Frontend.Sync, Buffer.alloc(0));
 /** Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log. */
 const ABORT_TRANSACTION = encodeMessage(
   Frontend.Query,
   Buffer.from("SELECT 'airlock: statement denied, transaction aborted'::int\0", 'utf8'),
 );
-/** How long a gateway-initiated end waits for the upstream to reach a message boundary. */
+/** How long the gateway waits for a message boundary before it closes without a last word. */
 const END_BOUNDARY_WAIT_MS = 3000;
+/** Upstream messages the relay handles itself instead of passing through untouched. */
+const INTERCEPTED = new Set([Backend.NotificationResponse]);
+
+/** A stretch of upstream messages handled one by one; `onFrame` returns a continuation when done. */
+interface Interlude {
+  readonly framer: MessageFramer;
+  readonly onFrame: (frame: Frame) => false | (() => void);
+}
 
 /** One proxied session after authentication. */
 export class PostgresRelay {
   private readonly framer: MessageFramer;
   private readonly scanner: BackendStreamScanner;
   private readonly tracker = new StatementTracker();
+  private readonly progress = new UpstreamProgress();
   private batch: Frame[] = [];
   private batchStatements: GuardStatement[] = [];
-  /** Frames received while the relay was blocked (guard pending or draining before an injected error). */
+  /** Frames received while the relay was blocked (guard pending or waiting to inject an error). */
   private backlog: Frame[] = [];
   private blocked = false;
   private clientPausedForBackpressure = false;
   private discardUntilSync = false;
-  /** ReadyForQuery messages the upstream owes us vs. has sent. */
-  private readyExpected = 0;
-  private readySeen = 0;
-  private readonly startTimes: number[] = [];
-  private whenUpstreamIdle: (() => void) | null = null;
+  private interlude: Interlude | null = null;
+  /** Something to do once the upstream stream sits at a message boundary (and, if asked, is idle). */
+  private pendingAction: { readonly needsIdle: boolean; readonly run: () => void } | null = null;
   private status: TransactionStatus;
   private closed = false;
-  private ending: PgError | null = null;
-  /** Set while the upstream answers a gateway-sent statement whose error the agent must not see. */
-  private swallowing: ((chunk: Buffer) => void) | null = null;
+  private ending = false;
 
   constructor(private readonly options: RelayOptions) {
     this.framer = new MessageFramer(options.maxMessageBytes);
     this.status = options.transactionStatus;
-    this.scanner = new BackendStreamScanner({
-      onReadyForQuery: (status) => {
-        this.status = status;
-        this.readySeen++;
-        const started = this.startTimes.shift();
-        if (started !== undefined) options.observer.statementFinished((performance.now() - started) / 1000);
+    this.scanner = new BackendStreamScanner(
+      {
+        onReadyForQuery: (status) => this.readyForQuery(status),
+        onErrorResponse: () => options.observer.upstreamError(),
+        onCopyInResponse: () => this.progress.receivedCopyIn(),
       },
-      onErrorResponse: () => options.observer.upstreamError(),
-    });
+      INTERCEPTED,
+    );
   }
 
-  /** True while the upstream is still answering something the agent sent. */
+  /** True while the upstream may be running something for the agent. */
   get busy(): boolean {
-    return this.readySeen < this.readyExpected;
+    return this.progress.busy;
   }
 
   get transactionStatus(): TransactionStatus {
@@ -121,21 +132,11 @@ export class PostgresRelay {
 
   /**
    * Ends the session from the gateway side (token expired or revoked, shutdown): stops taking agent
-   * messages, cancels a running statement, then sends `error` at a message boundary and closes.
+   * messages and, at the next upstream message boundary, sends `error` and closes; a statement still
+   * running upstream is cancelled — as PostgreSQL does when a backend is terminated.
    */
   end(error: PgError): void {
-    if (this.closed || this.ending !== null) return;
-    this.ending = error;
-    this.blocked = true;
-    this.options.client.pause();
-    if (this.busy) this.options.cancelUpstream();
-    const timer = setTimeout(() => this.close({ kind: 'ended-by-gateway', error }), END_BOUNDARY_WAIT_MS);
-    timer.unref();
-    this.afterUpstreamIdle(() => {
-      clearTimeout(timer);
-      this.writeClient(encodeErrorResponse(error));
-      this.close({ kind: 'ended-by-gateway', error });
-    });
+    this.finishWith(error, 'ended-by-gateway');
   }
 
   // ---- agent → upstream -------------------------------------------------------------------------
@@ -146,25 +147,24 @@ export class PostgresRelay {
     try {
       frames = this.framer.push(chunk);
     } catch (error) {
-      if (error instanceof FrameError) {
-        this.failAgent(
-          error.announcedBytes > this.options.maxMessageBytes
-            ? PgError.messageTooLarge(error.announcedBytes, this.options.maxMessageBytes)
-            : PgError.protocolViolation(error.message),
-        );
-        return;
-      }
-      throw error;
+      if (!(error instanceof FrameError)) throw error;
+      this.finishWith(
+        error.announcedBytes > this.options.maxMessageBytes
+          ? PgError.messageTooLarge(error.announcedBytes, this.options.maxMessageBytes)
+          : PgError.protocolViolation(error.message),
+        'agent-protocol-error',
+      );
+      return;
     }
     if (this.blocked) {
-      for (const frame of frames) this.backlog.push(frame);
+      if (!this.ending) for (const frame of frames) this.backlog.push(frame);
       return;
     }
     for (let i = 0; i < frames.length; i++) {
       this.processFrame(frames[i]!);
       if (this.closed) return;
       if (this.blocked) {
-        for (let j = i + 1; j < frames.length; j++) this.backlog.push(frames[j]!);
+        if (!this.ending) for (let j = i + 1; j < frames.length; j++) this.backlog.push(frames[j]!);
         this.options.client.pause();
         return;
       }
@@ -175,7 +175,9 @@ export class PostgresRelay {
     while (!this.blocked && !this.closed && this.backlog.length > 0) {
       this.processFrame(this.backlog.shift()!);
     }
-    if (!this.blocked && !this.closed && !this.clientPausedForBackpressure) this.options.client.resume();
+    if (!this.blocked && !this.closed && !this.ending && !this.clientPausedForBackpressure) {
+      this.options.client.resume();
+    }
   }
 
   private processFrame(frame: Frame): void {
@@ -184,13 +186,13 @@ export class PostgresRelay {
         // After an error in an extended batch the server ignores everything up to Sync; so do we.
         if (frame.type === Frontend.Sync) {
           this.discardUntilSync = false;
-          this.forwardExpectingReady(SYNC);
+          this.forward(SYNC, 'sync');
         }
         return;
       }
       switch (frame.type) {
         case Frontend.Query:
-          this.decide([frame], [{ sql: decodeQuery(frame.body), via: 'simple-query' }], 'ready');
+          this.decide([frame], [{ sql: decodeQuery(frame.body), via: 'simple-query' }], 'query');
           return;
         case Frontend.Parse:
         case Frontend.Bind:
@@ -207,43 +209,47 @@ export class PostgresRelay {
           const statements = this.batchStatements;
           this.batch = [];
           this.batchStatements = [];
-          this.decide(frames, statements, frame.type === Frontend.Sync ? 'ready' : 'flush');
+          this.decide(frames, statements, frame.type === Frontend.Sync ? 'sync' : 'flush');
           return;
         }
         case Frontend.CopyData:
         case Frontend.CopyDone:
         case Frontend.CopyFail:
           // Part of a COPY the guard already allowed; keep order with any batch being assembled.
+          if (frame.type !== Frontend.CopyData) this.progress.sentCopyEnd();
           if (this.batch.length > 0) this.batch.push(frame);
           else this.writeUpstream(frame.raw);
           return;
-        case Frontend.FunctionCall:
+        case Frontend.FunctionCall: {
+          const oid = decodeFunctionCallOid(frame.body);
           this.decide(
             [frame],
-            [
-              {
-                sql: `fastpath function call (oid ${decodeFunctionCallOid(frame.body)})`,
-                via: 'function-call',
-              },
-            ],
-            'ready',
+            [{ sql: `fastpath function call (oid ${oid})`, via: 'function-call' }],
+            'query',
           );
           return;
+        }
         case Frontend.Terminate:
           this.writeUpstream(frame.raw);
           this.close({ kind: 'agent-terminated' });
           return;
         default:
-          this.failAgent(PgError.protocolViolation(`unexpected message type 0x${frame.type.toString(16)}`));
+          this.finishWith(
+            PgError.protocolViolation(`unexpected message type 0x${frame.type.toString(16)}`),
+            'agent-protocol-error',
+          );
       }
     } catch (error) {
-      if (error instanceof MalformedMessageError) this.failAgent(PgError.protocolViolation(error.message));
-      else this.close({ kind: 'internal-error', cause: error });
+      if (error instanceof MalformedMessageError) {
+        this.finishWith(PgError.protocolViolation(error.message), 'agent-protocol-error');
+      } else {
+        this.close({ kind: 'internal-error', cause: error });
+      }
     }
   }
 
-  /** Asks the guard about a batch; `ends` says whether the upstream will answer with ReadyForQuery. */
-  private decide(frames: Frame[], statements: GuardStatement[], ends: 'ready' | 'flush'): void {
+  /** Asks the guard about a batch; synchronous verdicts stay on the fast path. */
+  private decide(frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
     let verdict: GuardVerdict | Promise<GuardVerdict>;
     try {
       verdict = this.options.guard.checkBatch(this.options.identity, { statements });
@@ -258,8 +264,8 @@ export class PostgresRelay {
     this.blocked = true;
     verdict.then(
       (resolved) => {
-        if (this.closed) return;
-        this.blocked = this.ending !== null;
+        if (this.closed || this.ending) return;
+        this.blocked = false;
         this.apply(resolved, frames, ends);
         this.processBacklog();
       },
@@ -267,12 +273,10 @@ export class PostgresRelay {
     );
   }
 
-  private apply(verdict: GuardVerdict, frames: Frame[], ends: 'ready' | 'flush'): void {
+  private apply(verdict: GuardVerdict, frames: Frame[], ends: BatchEnd): void {
     if (verdict.action === 'allow') {
       this.tracker.commit();
-      const bytes = joinFrames(frames);
-      if (ends === 'ready') this.forwardExpectingReady(bytes);
-      else this.writeUpstream(bytes);
+      this.forward(joinFrames(frames), ends);
       return;
     }
     this.tracker.rollback();
@@ -280,7 +284,7 @@ export class PostgresRelay {
     // The error must reach the agent after the answers to everything it sent before: hold the agent
     // until the upstream has answered, then inject the error and let the upstream close the batch.
     this.blocked = true;
-    this.afterUpstreamIdle(() => {
+    this.whenUpstreamAllows(true, () => {
       if (this.status === 'T') {
         // Inside a transaction block the server would now abort the transaction; make the upstream do
         // exactly that, so a later COMMIT cannot commit work the agent saw fail.
@@ -288,53 +292,49 @@ export class PostgresRelay {
         return;
       }
       this.writeClient(error);
-      this.finishDenial(ends);
+      this.afterDenial(ends);
     });
   }
 
-  private finishDenial(ends: 'ready' | 'flush'): void {
-    if (ends === 'ready') this.forwardExpectingReady(SYNC);
-    else this.discardUntilSync = true;
-    this.blocked = this.ending !== null;
+  private afterDenial(ends: BatchEnd): void {
+    if (ends === 'flush') this.discardUntilSync = true;
+    else this.forward(SYNC, 'sync');
+    this.blocked = this.ending;
     this.processBacklog();
   }
 
   /**
    * Sends a statement that fails at parse analysis, swallows the upstream's ErrorResponse and shows the
-   * agent the denial instead; the upstream's ReadyForQuery('E') follows when the agent's batch had a Sync.
+   * agent the denial instead; the upstream's ReadyForQuery('E') follows unless the batch ended in Flush.
    */
-  private abortUpstreamTransaction(error: Buffer, ends: 'ready' | 'flush'): void {
-    const framer = new MessageFramer(Number.MAX_SAFE_INTEGER);
-    this.swallowing = (chunk) => {
-      const frames = framer.push(chunk);
-      for (let i = 0; i < frames.length; i++) {
-        const frame = frames[i]!;
-        if (frame.type === Backend.ErrorResponse) continue;
+  private abortUpstreamTransaction(error: Buffer, ends: BatchEnd): void {
+    this.interlude = {
+      framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
+      onFrame: (frame) => {
+        if (frame.type === Backend.ErrorResponse) return false;
         if (frame.type !== Backend.ReadyForQuery) {
           this.writeClient(frame.raw);
-          continue;
+          return false;
         }
-        this.status = decodeReadyForQuery(frame.body);
-        this.readySeen++;
-        this.startTimes.shift();
+        this.readyForQuery(decodeReadyForQuery(frame.body));
         this.writeClient(error);
-        if (ends === 'ready') this.writeClient(frame.raw);
-        else this.discardUntilSync = true;
-        this.swallowing = null;
-        const rest = Buffer.concat([...frames.slice(i + 1).map((f) => f.raw), framer.takeRemainder()]);
-        this.blocked = this.ending !== null;
-        if (rest.length > 0) this.onUpstreamData(rest);
-        else if (this.whenUpstreamIdle !== null) this.runIfUpstreamIdle();
-        this.processBacklog();
-        return;
-      }
+        if (ends === 'flush') {
+          this.discardUntilSync = true;
+        } else {
+          this.writeClient(frame.raw);
+        }
+        return () => {
+          this.blocked = this.ending;
+          this.processBacklog();
+        };
+      },
     };
-    this.forwardExpectingReady(ABORT_TRANSACTION);
+    this.forward(ABORT_TRANSACTION, 'query');
   }
 
-  private forwardExpectingReady(bytes: Buffer): void {
-    this.readyExpected++;
-    this.startTimes.push(performance.now());
+  private forward(bytes: Buffer, ends: BatchEnd): void {
+    if (ends === 'flush') this.progress.sentFlushBatch();
+    else this.progress.sentExpectingReady(ends, performance.now());
     this.writeUpstream(bytes);
   }
 
@@ -350,55 +350,92 @@ export class PostgresRelay {
     }
   }
 
-  private failAgent(error: PgError): void {
-    this.writeClient(encodeErrorResponse(error));
-    this.close({ kind: 'agent-protocol-error', error });
-  }
-
   // ---- upstream → agent -------------------------------------------------------------------------
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
-    if (this.swallowing !== null) {
-      this.swallowing(chunk);
+    if (this.interlude !== null) {
+      this.feedInterlude(chunk);
       return;
     }
+    let stop: number;
     try {
-      this.scanner.scan(chunk);
+      stop = this.scanner.scan(chunk);
     } catch (error) {
       this.close({ kind: 'internal-error', cause: error });
       return;
     }
-    this.options.observer.bytesToAgent(chunk.length);
-    this.writeClient(chunk);
-    if (this.whenUpstreamIdle !== null) this.runIfUpstreamIdle();
+    if (stop === chunk.length) {
+      this.writeClient(chunk);
+      this.tryPendingAction();
+      return;
+    }
+    // A NotificationResponse: its process id is the upstream's, which the agent has never seen.
+    if (stop > 0) this.writeClient(chunk.subarray(0, stop));
+    this.interlude = {
+      framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
+      onFrame: (frame) => {
+        if (frame.body.length >= 4 && frame.body.readInt32BE(0) === this.options.upstreamProcessId) {
+          frame.body.writeInt32BE(this.options.agentProcessId, 0);
+        }
+        this.writeClient(frame.raw);
+        return () => {};
+      },
+    };
+    this.feedInterlude(chunk.subarray(stop));
   };
+
+  private feedInterlude(bytes: Buffer): void {
+    const interlude = this.interlude!;
+    const frames = interlude.framer.push(bytes);
+    for (let i = 0; i < frames.length; i++) {
+      const then = interlude.onFrame(frames[i]!);
+      if (then === false) continue;
+      this.interlude = null;
+      const rest = Buffer.concat([
+        ...frames.slice(i + 1).map((f) => f.raw),
+        interlude.framer.takeRemainder(),
+      ]);
+      if (rest.length > 0) this.onUpstreamData(rest);
+      else this.tryPendingAction();
+      then();
+      return;
+    }
+  }
+
+  private readyForQuery(status: TransactionStatus): void {
+    this.status = status;
+    const seconds = this.progress.receivedReady(performance.now());
+    if (seconds !== undefined) this.options.observer.statementFinished(seconds);
+  }
 
   private writeClient(bytes: Buffer): void {
     const { client, upstream } = this.options;
     if (this.closed || client.destroyed) return;
+    this.options.observer.bytesToAgent(bytes.length);
     if (!client.write(bytes)) {
       upstream.pause();
       client.once('drain', () => upstream.resume());
     }
   }
 
-  /** Runs `action` once the upstream has answered everything and sits at a message boundary. */
-  private afterUpstreamIdle(action: () => void): void {
-    this.whenUpstreamIdle = action;
-    this.runIfUpstreamIdle();
+  /** Runs `run` once the upstream stream is at a message boundary and, if `needsIdle`, owes nothing. */
+  private whenUpstreamAllows(needsIdle: boolean, run: () => void): void {
+    this.pendingAction = { needsIdle, run };
+    this.tryPendingAction();
   }
 
-  private runIfUpstreamIdle(): void {
-    if (this.busy || !this.scanner.atBoundary) return;
-    const action = this.whenUpstreamIdle;
-    this.whenUpstreamIdle = null;
-    action?.();
+  private tryPendingAction(): void {
+    const action = this.pendingAction;
+    if (action === null || this.interlude !== null || !this.scanner.atBoundary) return;
+    if (action.needsIdle && this.progress.awaitingReady) return;
+    this.pendingAction = null;
+    action.run();
   }
 
   private onUpstreamGone(): void {
     if (this.closed) return;
     // The upstream usually explains itself (FATAL ErrorResponse) before closing; add ours only if not.
-    if (this.scanner.atBoundary && !this.scanner.lastMessageWasError) {
+    if (this.interlude === null && this.scanner.atBoundary && !this.scanner.lastMessageWasError) {
       this.writeClient(encodeErrorResponse(PgError.upstreamUnavailable(this.options.identity.upstream)));
     }
     this.close({ kind: 'upstream-closed' });
@@ -406,11 +443,28 @@ export class PostgresRelay {
 
   // ---- teardown ---------------------------------------------------------------------------------
 
+  /** Stops taking agent messages, then sends `error` at the next upstream message boundary and closes. */
+  private finishWith(error: PgError, kind: 'ended-by-gateway' | 'agent-protocol-error'): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.blocked = true;
+    this.backlog = [];
+    this.options.client.pause();
+    const reason = { kind, error } as const;
+    const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS);
+    timer.unref();
+    this.whenUpstreamAllows(false, () => {
+      clearTimeout(timer);
+      this.writeClient(encodeErrorResponse(error));
+      this.close(reason);
+    });
+  }
+
   private close(reason: RelayEnd): void {
     if (this.closed) return;
     const { client, upstream } = this.options;
-    // A statement still running upstream must not outlive its agent.
-    if (this.busy && reason.kind !== 'upstream-closed') this.options.cancelUpstream();
+    // A statement still running upstream must not outlive its session.
+    if (this.progress.busy && reason.kind !== 'upstream-closed') this.options.cancelUpstream();
     this.closed = true;
     if (
       reason.kind === 'agent-terminated' ||

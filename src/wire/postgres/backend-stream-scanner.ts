@@ -10,6 +10,8 @@ export interface BackendStreamObserver {
   onReadyForQuery(status: TransactionStatus, endOffset: number): void;
   /** An ErrorResponse started (its body is not decoded). */
   onErrorResponse(): void;
+  /** A CopyInResponse started: the server now reads COPY data and ignores Sync and Flush. */
+  onCopyInResponse?(): void;
 }
 
 /** Incremental header walker; `atBoundary` is true when the bytes scanned so far end on a message end. */
@@ -19,7 +21,14 @@ export class BackendStreamScanner {
   private bodyRemaining = 0;
   private currentType = 0;
 
-  constructor(private readonly observer: BackendStreamObserver) {}
+  /**
+   * `stopBefore`: message types the caller wants to handle itself; `scan` stops at the start of such a
+   * message (the type byte alone tells, so this never straddles chunks) and returns its offset.
+   */
+  constructor(
+    private readonly observer: BackendStreamObserver,
+    private readonly stopBefore: ReadonlySet<number> = new Set(),
+  ) {}
 
   get atBoundary(): boolean {
     return this.headerFilled === 0 && this.bodyRemaining === 0;
@@ -30,9 +39,12 @@ export class BackendStreamScanner {
     return this.currentType === Backend.ErrorResponse;
   }
 
-  /** Scans one chunk. Throws on a length below 4 (a broken upstream). */
-  scan(chunk: Buffer): void {
-    let offset = 0;
+  /**
+   * Scans `chunk` from `start`. Returns chunk.length, or the offset of a message listed in
+   * `stopBefore` (not consumed; the scanner stays at that boundary). Throws on a length below 4.
+   */
+  scan(chunk: Buffer, start = 0): number {
+    let offset = start;
     const end = chunk.length;
     while (offset < end) {
       if (this.bodyRemaining > 0) {
@@ -42,6 +54,7 @@ export class BackendStreamScanner {
         this.bodyRemaining -= take;
         continue;
       }
+      if (this.headerFilled === 0 && this.stopBefore.has(chunk[offset]!)) return offset;
       // Fast path: the whole header is inside this chunk.
       let length: number;
       if (this.headerFilled === 0 && end - offset >= 5) {
@@ -53,7 +66,7 @@ export class BackendStreamScanner {
         chunk.copy(this.header, this.headerFilled, offset, offset + take);
         this.headerFilled += take;
         offset += take;
-        if (this.headerFilled < 5) return;
+        if (this.headerFilled < 5) return end;
         this.headerFilled = 0;
         this.currentType = this.header[0]!;
         length = this.header.readInt32BE(1);
@@ -61,10 +74,12 @@ export class BackendStreamScanner {
       if (length < 4) throw new Error(`upstream sent a message length of ${length}`);
       this.bodyRemaining = length - 4;
       if (this.currentType === Backend.ErrorResponse) this.observer.onErrorResponse();
+      else if (this.currentType === Backend.CopyInResponse) this.observer.onCopyInResponse?.();
       if (this.bodyRemaining === 0 && this.currentType === Backend.ReadyForQuery) {
         throw new Error('upstream sent ReadyForQuery without a status');
       }
     }
+    return end;
   }
 
   private readyStatusByte(chunk: Buffer, offset: number, take: number): void {

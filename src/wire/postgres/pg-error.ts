@@ -138,7 +138,7 @@ export class PgError extends Error {
     return new PgError({
       severity: 'FATAL',
       code: '53300',
-      message: `the gateway is at its limit of ${limit} connections`,
+      message: `the gateway is at its limit of ${limit} connection${limit === 1 ? '' : 's'}`,
       hint: 'Retry later, close idle sessions, or ask the operator to raise limits.max_connections.',
     });
   }
