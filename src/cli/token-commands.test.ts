@@ -48,6 +48,8 @@ beforeAll(() => {
       'upstreams:',
       '  shop:',
       '    url: postgres://gw@127.0.0.1:5432/shop',
+      // Never set: token commands must work without the gateway's database password.
+      `    password: \${AIRLOCK_TEST_UNSET_DB_PASSWORD}`,
       '    tls: disable',
       'roles:',
       '  reader:',

@@ -159,7 +159,7 @@ async function withStore(
   options: ConfigOption,
   run: (store: Store, config: AirlockConfig) => Promise<void>,
 ): Promise<void> {
-  const config = loadConfigFile(options.config);
+  const config = loadConfigFile(options.config, process.env, { upstreamSecrets: 'ignored' });
   const store = openStore(config.store);
   try {
     await run(store, config);

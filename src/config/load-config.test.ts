@@ -556,3 +556,33 @@ describe('loadConfigFile', () => {
     expect(config.upstreams.shop?.password).toBe('example');
   });
 });
+
+describe('upstreamSecrets: ignored (token commands never connect upstream)', () => {
+  const text = [
+    'listen:',
+    '  postgres: 127.0.0.1:6432',
+    'upstreams:',
+    '  shop:',
+    '    url: postgres://gw@db.example.com:5432/shop',
+    '    password: ${SHOP_DB_PASSWORD}',
+    'roles:',
+    '  reporting:',
+    '    upstream: shop',
+  ].join('\n');
+
+  it('does not need the upstream password variable and resolves the password as null', () => {
+    const config = parseConfigText(text, {
+      baseDir: '/tmp',
+      source: null,
+      env: {},
+      upstreamSecrets: 'ignored',
+    });
+    expect(config.upstreams.shop?.password).toBeNull();
+  });
+
+  it('still requires it by default (serve)', () => {
+    expect(() => parseConfigText(text, { baseDir: '/tmp', source: null, env: {} })).toThrow(
+      /SHOP_DB_PASSWORD/,
+    );
+  });
+});

@@ -18,10 +18,19 @@ export interface ParseConfigOptions {
   readonly source: string | null;
   /** Environment for `${VAR}` substitution; defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * 'ignored' drops `upstreams.*.password` before substitution (resolved as null), for commands that
+   * never connect upstream — `airlock token …` must not need the database password. Default 'required'.
+   */
+  readonly upstreamSecrets?: 'required' | 'ignored';
 }
 
 /** Reads and validates the config file at `path`; throws ConfigError naming the key and the fix. */
-export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): AirlockConfig {
+export function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: Pick<ParseConfigOptions, 'upstreamSecrets'> = {},
+): AirlockConfig {
   const absolute = resolve(path);
   let text: string;
   try {
@@ -42,12 +51,13 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
           },
     );
   }
-  return parseConfigText(text, { baseDir: dirname(absolute), source: absolute, env });
+  return parseConfigText(text, { ...options, baseDir: dirname(absolute), source: absolute, env });
 }
 
 /** Validates YAML text (e.g. built in a test or the demo) into a deep-frozen AirlockConfig; throws ConfigError. */
 export function parseConfigText(text: string, options: ParseConfigOptions): AirlockConfig {
-  const rawTree = parseYaml(text);
+  const parsed = parseYaml(text);
+  const rawTree = options.upstreamSecrets === 'ignored' ? withoutUpstreamPasswords(parsed) : parsed;
   const env = options.env ?? process.env;
   const substitution = substituteEnv(rawTree, env);
   const validation = validateConfigFile(substitution.value, rawTree);
@@ -67,6 +77,21 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Airl
   });
   if (!resolved.ok) throw new ConfigError(resolved.issues);
   return deepFreeze(resolved.config);
+}
+
+/** A copy of the tree without `upstreams.<name>.password` (the rest is shared, read-only). */
+function withoutUpstreamPasswords(tree: Record<string, unknown>): Record<string, unknown> {
+  const upstreams = tree.upstreams;
+  if (upstreams === null || typeof upstreams !== 'object' || Array.isArray(upstreams)) return tree;
+  const stripped = Object.fromEntries(
+    Object.entries(upstreams).map(([name, upstream]) => {
+      if (upstream === null || typeof upstream !== 'object' || Array.isArray(upstream))
+        return [name, upstream];
+      const { password: _dropped, ...rest } = upstream as Record<string, unknown>;
+      return [name, rest];
+    }),
+  );
+  return { ...tree, upstreams: stripped };
 }
 
 function parseYaml(text: string): Record<string, unknown> {
