@@ -1,24 +1,11 @@
 /** StatementTracker: the SQL behind each Execute, Close, and rollback/commit of a refused or forwarded batch. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cstr, int16, int32 } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import type { Frame } from '../../wire/postgres/message-framer.js';
 import type { GuardStatement } from '../guard.js';
 import { StatementTracker } from './statement-tracker.js';
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-
-const int16 = (value: number): Buffer => {
-  const out = Buffer.alloc(2);
-  out.writeInt16BE(value, 0);
-  return out;
-};
-
-const int32 = (value: number): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeInt32BE(value, 0);
-  return out;
-};
 
 /** A frame as the framer would produce it: type byte, Int32 length, body. */
 function frame(type: string, ...body: Buffer[]): Frame {

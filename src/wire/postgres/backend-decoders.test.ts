@@ -1,6 +1,7 @@
 /** Backend message body decoders: valid bodies, truncated and malformed ones, and arbitrary bytes. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cstr, int32, thrown } from '../../../test/helpers/wire-bytes.js';
 import {
   decodeAuthentication,
   decodeBackendKeyData,
@@ -10,14 +11,6 @@ import {
   decodeSaslMechanisms,
 } from './backend-decoders.js';
 import { MalformedMessageError } from './body-reader.js';
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-
-const int32 = (value: number): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeInt32BE(value, 0);
-  return out;
-};
 
 const bytes = (...parts: (Buffer | string)[]): Buffer =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
@@ -35,16 +28,6 @@ function embedded(body: Buffer): Buffer {
 /** Every strict prefix of `body`, each as a view with NULs after it. */
 const strictPrefixes = (body: Buffer): Buffer[] =>
   Array.from({ length: body.length }, (_, size) => embedded(body.subarray(0, size)));
-
-/** The error `action` throws; fails the test when it returns. */
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function expectMalformed(action: () => unknown, what: string): void {
   const error = thrown(action);

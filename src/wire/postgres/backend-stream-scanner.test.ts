@@ -1,22 +1,9 @@
 /** BackendStreamScanner over a realistic upstream stream, fed whole, byte by byte and in random chunks. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cstr, int16, int32, thrown } from '../../../test/helpers/wire-bytes.js';
 import { BackendStreamScanner } from './backend-stream-scanner.js';
 import type { TransactionStatus } from './protocol-constants.js';
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-
-const int16 = (value: number): Buffer => {
-  const out = Buffer.alloc(2);
-  out.writeInt16BE(value, 0);
-  return out;
-};
-
-const int32 = (value: number): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeInt32BE(value, 0);
-  return out;
-};
 
 /** A typed backend message: type byte, Int32 length counting itself, body. */
 function typed(type: string, ...body: Buffer[]): Buffer {
@@ -138,16 +125,6 @@ function expectFaithful(record: ScanRecord): void {
   for (const { scannedTo, atBoundary } of record.boundaries) {
     expect(atBoundary, `after ${scannedTo} bytes`).toBe(MESSAGE_ENDS.has(scannedTo));
   }
-}
-
-/** The error `action` throws; fails the test when it returns. */
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 const noopObserver = { onReadyForQuery: () => {}, onErrorResponse: () => {} };

@@ -1,6 +1,7 @@
 /** Frontend message body decoders: valid bodies, truncated and malformed ones, and arbitrary bytes. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cstr, int16, int32, thrown } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from './body-reader.js';
 import {
   decodeBindNames,
@@ -12,20 +13,6 @@ import {
   decodeSaslInitialResponse,
   decodeTargetName,
 } from './frontend-decoders.js';
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-
-const int16 = (value: number): Buffer => {
-  const out = Buffer.alloc(2);
-  out.writeInt16BE(value, 0);
-  return out;
-};
-
-const int32 = (value: number): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeInt32BE(value, 0);
-  return out;
-};
 
 const bytes = (...parts: (Buffer | string)[]): Buffer =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
@@ -48,16 +35,6 @@ function embedded(body: Buffer): Buffer {
   const padding = Buffer.alloc(64, 0);
   const parent = Buffer.concat([padding, body, padding]);
   return parent.subarray(padding.length, padding.length + body.length);
-}
-
-/** The error `action` throws; fails the test when it returns. */
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 /** Asserts `action` throws MalformedMessageError whose message names `what`. */

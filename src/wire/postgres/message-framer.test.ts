@@ -1,6 +1,7 @@
 /** MessageFramer: framing across chunk boundaries, the size bound, zero-copy views and a round-trip property. */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { cstr, thrown } from '../../../test/helpers/wire-bytes.js';
 import { type Frame, FrameError, MessageFramer } from './message-framer.js';
 
 /** A typed message: type byte, Int32 length counting itself, then the body. */
@@ -18,18 +19,6 @@ function header(type: string, length: number): Buffer {
   out.write(type, 0, 'ascii');
   out.writeInt32BE(length, 1);
   return out;
-}
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
-
-/** The error `action` throws; fails the test when it returns. */
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 const summary = (frames: readonly Frame[]) =>

@@ -1,15 +1,8 @@
 /** readStartupPacket: the four untyped first packets, incomplete input and every way the packet can be malformed. */
 import { describe, expect, it } from 'vitest';
+import { cstr, int32, thrown } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from './body-reader.js';
 import { readStartupPacket } from './startup-packet.js';
-
-const int32 = (value: number): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeInt32BE(value, 0);
-  return out;
-};
-
-const cstr = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
 
 /** An untyped packet: Int32 length counting itself, then the body. */
 function untyped(...parts: Buffer[]): Buffer {
@@ -23,16 +16,6 @@ const version = (major: number, minor: number): Buffer => int32(major * 65536 + 
 /** StartupMessage parameters: name/value C strings and the closing NUL. */
 const parameters = (...pairs: [string, string][]): Buffer =>
   Buffer.concat([...pairs.flatMap(([name, value]) => [cstr(name), cstr(value)]), Buffer.from([0])]);
-
-/** The error `action` throws; fails the test when it returns. */
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('readStartupPacket', () => {
   it('decodes SSLRequest (code 80877103)', () => {
