@@ -280,6 +280,19 @@ describe('agent token authentication', () => {
     }
   });
 
+  it('a token whose role was removed from the config since issue is refused (fail closed)', async () => {
+    const token = await issue();
+    const record = await gw.store.getToken(token.tokenId);
+    // The same secret under a role the running config does not define, as after a config change.
+    const orphan = { ...record!, tokenId: generateTokenId(), role: 'removed_role' };
+    await gw.store.insertToken(orphan);
+    const client = new pg.Client({ ...gw.pgConfig(token), user: orphan.tokenId });
+    const error = (await client.connect().catch((e: unknown) => e)) as pg.DatabaseError;
+    expect(error.code).toBe('28P01');
+    expect(error.message).toMatch(/role that no longer exists/);
+    expect(error.hint).toMatch(/issue a new token/);
+  });
+
   it('a startup packet without a database is refused with 3D000 saying the database selects the upstream', async () => {
     const token = await issue();
     const fields = await rawStartupRefusal(gw.port, { user: token.tokenId });

@@ -109,6 +109,10 @@ export async function runClientHandshake(
     if (!proven) throw PgError.invalidToken('bad-secret', tokenId);
     const usable = checkTokenUsable(record, database, deps.now());
     if (!usable.ok) throw PgError.invalidToken(usable.reason, tokenId);
+    // Fail closed when the configuration changed under the token: its role must still lead to its upstream.
+    const role = deps.config.roles[record.role];
+    if (role === undefined || role.upstream !== record.upstream)
+      throw PgError.invalidToken('role-changed', tokenId);
 
     const leftover = reader.detach();
     return {

@@ -103,6 +103,7 @@ const INVALID_TOKEN_REASONS: readonly InvalidTokenReason[] = [
   'expired',
   'wrong-upstream',
   'bad-secret',
+  'role-changed',
   'malformed',
 ];
 
@@ -175,6 +176,7 @@ describe('PgError named constructors', () => {
       ['expired', /expired/],
       ['wrong-upstream', /not valid for this database/],
       ['bad-secret', /wrong secret/],
+      ['role-changed', /role that no longer exists/],
       ['malformed', /not a well-formed token id/],
     ] as const)('%s says why', (reason, why) => {
       expect(PgError.invalidToken(reason, 'at_x').message).toMatch(why);

@@ -175,6 +175,7 @@ export type InvalidTokenReason =
   | 'expired'
   | 'wrong-upstream'
   | 'bad-secret'
+  | 'role-changed'
   | 'malformed';
 
 const INVALID_TOKEN_TEXT: Record<InvalidTokenReason, { message: string; hint: string }> = {
@@ -197,6 +198,10 @@ const INVALID_TOKEN_TEXT: Record<InvalidTokenReason, { message: string; hint: st
   'bad-secret': {
     message: 'was presented with the wrong secret',
     hint: 'Use the password printed by `airlock token issue` together with its token id as the user.',
+  },
+  'role-changed': {
+    message: 'was issued for a role that no longer exists or now names another upstream',
+    hint: 'The gateway configuration changed since the token was issued; issue a new token with `airlock token issue`.',
   },
   malformed: {
     message: 'is not a well-formed token id',
