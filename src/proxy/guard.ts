@@ -41,14 +41,35 @@ export type GuardVerdict =
       readonly hint: string;
     };
 
-/** Decides whether a batch may run. May answer synchronously (hot path) or asynchronously (approvals). */
+/** The guard of one session: decides each batch, may keep per-session state (e.g. SQL PREPARE names). */
+export interface SessionGuard {
+  /**
+   * Settings the upstream session must start with (e.g. a pinned search_path, read-only transactions).
+   * They are sent in the upstream StartupMessage, so RESET returns to them.
+   */
+  readonly upstreamParameters: Readonly<Record<string, string>>;
+  /** Decides whether a batch may run. May answer synchronously (hot path) or asynchronously (approvals). */
+  checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict>;
+  /** The session ended. */
+  close(): void;
+}
+
+/** Opens a SessionGuard for each authenticated session, before its upstream session is opened. */
 export interface Guard {
-  checkBatch(session: SessionIdentity, batch: GuardBatch): GuardVerdict | Promise<GuardVerdict>;
+  openSession(session: SessionIdentity): SessionGuard;
 }
 
 const ALLOW: GuardVerdict = Object.freeze({ action: 'allow' });
-
-/** The foundation's guard: allows everything (policy arrives with the next issue). */
-export const allowAllGuard: Guard = {
+const ALLOW_ALL_SESSION: SessionGuard = Object.freeze({
+  upstreamParameters: Object.freeze({}),
   checkBatch: () => ALLOW,
+  close: () => {},
+});
+
+/**
+ * Allows everything. Only for tests of the protocol layer and embedders that bring their own checks:
+ * `airlock serve` and the demo always enforce the role policy.
+ */
+export const allowAllGuard: Guard = {
+  openSession: () => ALLOW_ALL_SESSION,
 };

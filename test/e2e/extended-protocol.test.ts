@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GuardBatch } from '../../src/proxy/guard.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { guardFromBatchCheck, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 // ---- frontend messages, written by hand --------------------------------------------------------
 
@@ -765,12 +765,11 @@ describe('extended query protocol through the gateway', () => {
   it('after an extended-protocol COPY, a batch the guard refuses is answered with its error', async () => {
     await direct.query('create table ext_copy_guard (id int)');
     const guarded = await startTestGateway(db, {
-      guard: {
-        checkBatch: (_session, batch: GuardBatch) =>
-          batch.statements.some((s) => s.sql.includes('forbidden_marker'))
-            ? { action: 'deny', message: 'refused by test guard', hint: 'do not' }
-            : { action: 'allow' },
-      },
+      guard: guardFromBatchCheck((batch: GuardBatch) =>
+        batch.statements.some((s) => s.sql.includes('forbidden_marker'))
+          ? { action: 'deny', message: 'refused by test guard', hint: 'do not' }
+          : { action: 'allow' },
+      ),
     });
     const raw = await RawSession.open(guarded.pgConfig(await guarded.issue()));
     try {

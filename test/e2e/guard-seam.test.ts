@@ -7,20 +7,18 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Guard, GuardBatch } from '../../src/proxy/guard.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { guardFromBatchCheck, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** Refuses any statement mentioning `forbidden`; optionally answers asynchronously. */
 function forbiddenWordGuard(seen: GuardBatch[], delayMs?: number): Guard {
-  return {
-    checkBatch: (_session, batch) => {
-      seen.push(batch);
-      const denied = batch.statements.some((s) => s.sql.includes('forbidden'));
-      const verdict = denied
-        ? ({ action: 'deny', message: 'test guard refused "forbidden"', hint: 'leave it out' } as const)
-        : ({ action: 'allow' } as const);
-      return delayMs === undefined ? verdict : new Promise((r) => setTimeout(() => r(verdict), delayMs));
-    },
-  };
+  return guardFromBatchCheck((batch) => {
+    seen.push(batch);
+    const denied = batch.statements.some((s) => s.sql.includes('forbidden'));
+    const verdict = denied
+      ? ({ action: 'deny', message: 'test guard refused "forbidden"', hint: 'leave it out' } as const)
+      : ({ action: 'allow' } as const);
+    return delayMs === undefined ? verdict : new Promise((r) => setTimeout(() => r(verdict), delayMs));
+  });
 }
 
 describe.each([

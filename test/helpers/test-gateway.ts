@@ -9,9 +9,16 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import { type IssuedToken, issueToken } from '../../src/identity/issue-token.js';
 import { type RunningGateway, startGateway } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { Guard } from '../../src/proxy/guard.js';
+import { allowAllGuard, type Guard, type GuardBatch, type GuardVerdict } from '../../src/proxy/guard.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { RealPostgres } from './real-postgres.js';
+
+/** A Guard whose sessions all decide batches with `check` (for tests of the guard seam). */
+export function guardFromBatchCheck(
+  check: (batch: GuardBatch) => GuardVerdict | Promise<GuardVerdict>,
+): Guard {
+  return { openSession: () => ({ upstreamParameters: {}, checkBatch: check, close: () => {} }) };
+}
 
 /** Which of RealPostgres's users the gateway uses upstream (one per auth method). */
 export type UpstreamUserKind = 'scram' | 'md5' | 'trust' | 'cleartext' | 'tls';
@@ -24,6 +31,7 @@ export interface TestGatewayOptions {
   readonly upstreamTls?: string;
   /** Files referenced by extraYaml are resolved from here. */
   readonly baseDir?: string;
+  /** Default: allowAllGuard — these suites test the protocol layer; policy suites pass the policy guard. */
   readonly guard?: Guard;
   readonly now?: () => number;
   /** Point the upstream at another port (e.g. a closed one). */
@@ -101,7 +109,7 @@ export async function startTestGateway(
     store,
     logger: createLogger('debug', sink),
     now,
-    ...(options.guard ? { guard: options.guard } : {}),
+    guard: options.guard ?? allowAllGuard,
   });
   const host = '127.0.0.1';
   const port = gateway.postgres.port;

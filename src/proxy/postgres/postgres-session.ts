@@ -18,7 +18,7 @@ import {
   encodeReadyForQuery,
 } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
-import type { Guard, SessionIdentity } from '../guard.js';
+import type { Guard, SessionGuard, SessionIdentity } from '../guard.js';
 import { HandshakeClosedError } from '../handshake-reader.js';
 import type { LiveSession, SessionRegistry } from '../session-registry.js';
 import { forwardCancel } from './cancel-forwarder.js';
@@ -78,6 +78,7 @@ export async function servePostgresConnection(
   };
 
   let upstreamSession: UpstreamSession | null = null;
+  let sessionGuard: SessionGuard | null = null;
   try {
     const handshake = await runClientHandshake(tcp, {
       config: ctx.config,
@@ -109,17 +110,6 @@ export async function servePostgresConnection(
     const upstream = ctx.config.upstreams[token.upstream];
     if (upstream === undefined) throw PgError.unknownUpstream(token.upstream);
 
-    const connectTimer = setTimeout(() => startup.abort(), upstream.connectTimeoutMs);
-    try {
-      upstreamSession = await connectUpstream(upstream, handshake.forwardedParameters, startup.signal);
-    } finally {
-      clearTimeout(connectTimer);
-    }
-    endStartupPhase();
-    if (startup.signal.aborted || ctx.shutdownDeadline.aborted) throw PgError.shuttingDown();
-
-    const key = ctx.registry.allocateCancelKey();
-    agentSocket.write(startupReply(upstreamSession, token, key));
     const identity: SessionIdentity = {
       sessionId,
       tokenId: token.tokenId,
@@ -131,6 +121,21 @@ export async function servePostgresConnection(
       clientAddress: tcp.remoteAddress ?? 'unknown',
       expiresAt: token.expiresAt,
     };
+    sessionGuard = ctx.guard.openSession(identity);
+    // The guard's settings win over the agent's (the agent cannot send search_path or read-only ones anyway).
+    const upstreamParameters = { ...handshake.forwardedParameters, ...sessionGuard.upstreamParameters };
+
+    const connectTimer = setTimeout(() => startup.abort(), upstream.connectTimeoutMs);
+    try {
+      upstreamSession = await connectUpstream(upstream, upstreamParameters, startup.signal);
+    } finally {
+      clearTimeout(connectTimer);
+    }
+    endStartupPhase();
+    if (startup.signal.aborted || ctx.shutdownDeadline.aborted) throw PgError.shuttingDown();
+
+    const key = ctx.registry.allocateCancelKey();
+    agentSocket.write(startupReply(upstreamSession, token, key));
     log.info(
       {
         tokenId: token.tokenId,
@@ -143,10 +148,20 @@ export async function servePostgresConnection(
       'session started',
     );
     ctx.metrics.sessionsTotal.inc({ outcome: 'authenticated' });
-    await relaySession(agentSocket, upstreamSession, identity, key, handshake.leftover, ctx, log);
+    await relaySession(
+      agentSocket,
+      upstreamSession,
+      identity,
+      sessionGuard,
+      key,
+      handshake.leftover,
+      ctx,
+      log,
+    );
   } catch (error) {
     endStartupPhase();
     upstreamSession?.tcp.destroy();
+    sessionGuard?.close();
     handleStartupFailure(error, agentSocket, ctx, log, sessionId);
   }
 }
@@ -172,6 +187,7 @@ function relaySession(
   agentSocket: Duplex,
   upstreamSession: UpstreamSession,
   identity: SessionIdentity,
+  guard: SessionGuard,
   key: { processId: number; secretKey: number },
   clientLeftover: Buffer,
   ctx: PostgresSessionContext,
@@ -189,7 +205,7 @@ function relaySession(
       client: agentSocket,
       upstream: upstreamSession.socket,
       identity,
-      guard: ctx.guard,
+      guard,
       maxMessageBytes: ctx.config.limits.maxMessageBytes,
       transactionStatus: upstreamSession.transactionStatus,
       upstreamProcessId: upstreamSession.processId,
@@ -205,6 +221,7 @@ function relaySession(
       cancelUpstream,
       onClosed: (reason: RelayEnd) => {
         if (expiryTimer !== null) clearTimeout(expiryTimer);
+        guard.close();
         ctx.registry.remove(live);
         ctx.metrics.sessionsActive.dec();
         if (reason.kind === 'agent-protocol-error') ctx.metrics.protocolErrors.inc();

@@ -12,7 +12,7 @@ import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/messa
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
 import { Backend, Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
-import type { Guard, GuardStatement, GuardVerdict, SessionIdentity } from '../guard.js';
+import type { GuardStatement, GuardVerdict, SessionGuard, SessionIdentity } from '../guard.js';
 import { StatementTracker } from './statement-tracker.js';
 import { UpstreamProgress } from './upstream-progress.js';
 
@@ -28,7 +28,7 @@ export interface RelayOptions {
   readonly client: Duplex;
   readonly upstream: Duplex;
   readonly identity: SessionIdentity;
-  readonly guard: Guard;
+  readonly guard: SessionGuard;
   readonly maxMessageBytes: number;
   readonly transactionStatus: TransactionStatus;
   /** The upstream backend's process id, and the one the agent was given instead. */
@@ -252,7 +252,7 @@ export class PostgresRelay {
   private decide(frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
     let verdict: GuardVerdict | Promise<GuardVerdict>;
     try {
-      verdict = this.options.guard.checkBatch(this.options.identity, { statements });
+      verdict = this.options.guard.checkBatch({ statements });
     } catch (error) {
       this.close({ kind: 'internal-error', cause: error });
       return;
