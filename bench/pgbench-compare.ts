@@ -14,10 +14,10 @@ import { installCleanup, runChecked } from './lib/child-processes.js';
 import { type BenchTarget, clientEnv, runSelectOnly, timeStream } from './lib/pgbench-runs.js';
 import { ensurePgbouncer, startPgbouncer } from './lib/pgbouncer.js';
 
-const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock]
+const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-allow-all]
   --duration  seconds per pgbench run (default 15, or $BENCH_SECONDS)
   --scale     pgbench scale factor (default 10: 1,000,000 accounts)
-  --targets   paths to measure (default: all three)`;
+  --targets   paths to measure (default: all four)`;
 
 interface BenchOptions {
   readonly seconds: number;
@@ -110,13 +110,14 @@ async function startTargets(
       unavailable.pgbouncer = message(error);
     }
   }
-  if (wanted.includes('airlock')) {
+  for (const name of ['airlock', 'airlock-allow-all'] as const) {
+    if (!wanted.includes(name)) continue;
     try {
-      const gateway = await startAirlock(upstream);
+      const gateway = await startAirlock({ ...upstream, allowAll: name === 'airlock-allow-all' });
       cleanups.push(gateway.stop);
-      targets.set('airlock', { name: 'airlock', host: '127.0.0.1', ...gateway });
+      targets.set(name, { name, host: '127.0.0.1', ...gateway });
     } catch (error) {
-      unavailable.airlock = message(error);
+      unavailable[name] = message(error);
     }
   }
   for (const [name, reason] of Object.entries(unavailable)) log(`${name} unavailable: ${reason}`);

@@ -9,7 +9,9 @@ import { createHttpApi } from './api/http-api.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
-import { allowAllGuard, type Guard } from './proxy/guard.js';
+import { createPolicyGuard } from './policy/policy-guard.js';
+import { loadSqlParser } from './policy/sql-parser.js';
+import type { Guard } from './proxy/guard.js';
 import { startListener } from './proxy/listener.js';
 import { PostgresEngine } from './proxy/postgres/postgres-engine.js';
 import { SessionRegistry } from './proxy/session-registry.js';
@@ -19,6 +21,7 @@ export interface GatewayDeps {
   readonly config: AirlockConfig;
   readonly store: Store;
   readonly logger: Logger;
+  /** Default: the role policy from the config. Tests of the protocol layer may pass allowAllGuard. */
   readonly guard?: Guard;
   readonly now?: () => number;
   readonly metrics?: GatewayMetrics;
@@ -45,12 +48,14 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   let shuttingDown = false;
   const shutdownDeadline = new AbortController();
 
+  // The SQL parser (WASM) must be ready before the first statement is judged.
+  await loadSqlParser();
   const tlsContext =
     config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
   const engine = new PostgresEngine({
     config,
     store,
-    guard: deps.guard ?? allowAllGuard,
+    guard: deps.guard ?? createPolicyGuard(config),
     registry,
     logger,
     metrics,

@@ -36,6 +36,10 @@ function configYaml(listenPort: number, upstreamUrl: string, storePath: string):
     'roles:',
     '  bench:',
     '    upstream: bench',
+    // A realistic least-privilege role: every statement is analysed and decided.
+    '    allow:',
+    '      - tables: [public.pgbench_accounts, public.pgbench_branches, public.pgbench_tellers, public.pgbench_history]',
+    '        operations: [select]',
     'log:',
     '  level: warn',
     '',
@@ -51,6 +55,8 @@ export async function startAirlock(options: {
   readonly database: string;
   readonly user: string;
   readonly password: string;
+  /** Run the bench-only allow-all gateway instead of `airlock serve` (to price the policy step). */
+  readonly allowAll?: boolean;
 }): Promise<RunningAirlock> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'airlock-bench-gateway-'));
   const configFile = path.join(dir, 'airlock.yaml');
@@ -78,7 +84,10 @@ export async function startAirlock(options: {
       { env, cwd: REPO_ROOT },
     );
     const token = JSON.parse(issued) as { user: string; password: string; database: string };
-    child = startDaemon(node, [...CLI, 'serve', '--config', configFile], { env, cwd: REPO_ROOT, logFile });
+    const command = options.allowAll
+      ? ['--import', 'tsx', 'bench/lib/allow-all-gateway.ts', configFile]
+      : [...CLI, 'serve', '--config', configFile];
+    child = startDaemon(node, command, { env, cwd: REPO_ROOT, logFile });
     await waitForListening(child, port, logFile);
     return { port, user: token.user, password: token.password, database: token.database, stop };
   } catch (error) {

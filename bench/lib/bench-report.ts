@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from './pgbench-runs.js';
 
-/** The three paths every line is measured on. */
-export const TARGET_NAMES = ['direct', 'pgbouncer', 'airlock'] as const;
+/** The paths every line is measured on: airlock enforces a least-privilege role, airlock-allow-all does not. */
+export const TARGET_NAMES = ['direct', 'pgbouncer', 'airlock', 'airlock-allow-all'] as const;
 /** One of {@link TARGET_NAMES}. */
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -38,13 +38,21 @@ function formatRatio(value: number | null): string {
 
 /** The lines as an aligned text table, with the errors listed under it. */
 export function formatTable(lines: readonly ReportLine[]): string {
-  const header = ['workload', 'metric', ...TARGET_NAMES, 'airlock/direct', 'airlock/pgbouncer'];
+  const header = [
+    'workload',
+    'metric',
+    ...TARGET_NAMES,
+    'airlock/direct',
+    'airlock/pgbouncer',
+    'airlock/allow-all',
+  ];
   const rows = lines.map((line) => [
     line.workload,
     line.metric,
     ...TARGET_NAMES.map((name) => formatValue(line, line.values[name])),
     formatRatio(ratio(line, 'direct')),
     formatRatio(ratio(line, 'pgbouncer')),
+    formatRatio(ratio(line, 'airlock-allow-all')),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),

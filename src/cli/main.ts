@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import { TokenRequestError } from '../identity/issue-token.js';
 import { registerDemoCommand } from './demo-command.js';
+import { PolicyUsageError, registerPolicyCommands } from './policy-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -21,6 +22,7 @@ const program = new Command('airlock')
   .version(readPackageVersion(), '-V, --version', 'print the airlock version');
 
 registerTokenCommands(program);
+registerPolicyCommands(program);
 registerServeCommand(program);
 registerDemoCommand(program);
 throwInsteadOfExiting(program);
@@ -36,7 +38,8 @@ function reportError(error: unknown): number {
   // Commander has already printed its own message (or the help/version text).
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
   const message = error instanceof Error ? error.message : String(error);
-  const isUsage = error instanceof ConfigError || error instanceof TokenRequestError;
+  const isUsage =
+    error instanceof ConfigError || error instanceof TokenRequestError || error instanceof PolicyUsageError;
   // Multi-line messages (a ConfigError lists every issue) keep their lines aligned under the prefix.
   process.stderr.write(`airlock: ${message.replaceAll('\n', '\n  ')}\n`);
   if (!isUsage && process.env.AIRLOCK_DEBUG && error instanceof Error && error.stack) {

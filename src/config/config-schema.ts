@@ -52,7 +52,7 @@ const upstream = strictMapping({
   connect_timeout: durationField('10s', { min: '1ms', max: TIMER_MAX }),
 });
 
-/** Only `upstream` is checked now; the other keys are policy, kept verbatim from the file by the resolver. */
+/** Only `upstream` is checked here; the other keys are policy, read from the file by resolveRolePolicy. */
 const role = z.looseObject({ upstream: textField({ hint: 'add upstream: <the name of an upstream>' }) });
 
 /** The whole file. Every section but listen, upstreams and roles may be left out. */

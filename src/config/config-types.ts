@@ -1,4 +1,5 @@
 /** The validated, resolved and frozen configuration every core module receives from main.ts. */
+import type { RolePolicy } from '../policy/policy-types.js';
 
 /** A TCP address to listen on or connect to. */
 export interface HostPort {
@@ -27,13 +28,15 @@ export interface UpstreamConfig {
 }
 
 /**
- * A role agents act as. Policy rules (allow / approve / deny / functions / search_path) arrive
- * with the policy issue; `rules` keeps whatever the file said under the role so nothing is lost.
+ * A role agents act as: its upstream and its SQL policy. `rules` keeps the policy keys as the file
+ * wrote them (allow / approve / deny / functions / search_path); `policy` is what they resolve to.
  */
 export interface RoleConfig {
   readonly name: string;
   readonly upstream: string;
   readonly rules: Readonly<Record<string, unknown>>;
+  /** The resolved policy (docs/policy.md); a role with no rules gets an empty one that denies every table. */
+  readonly policy: RolePolicy;
 }
 
 /** Agent-side authentication method the gateway asks clients for. */

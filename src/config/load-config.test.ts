@@ -80,8 +80,8 @@ upstreams:
 roles:
   reporting:
     upstream: shop
-    allow: [select]
-    search_path: public
+    allow: [{ tables: [public.orders], operations: [select] }]
+    search_path: [public]
 auth:
   method: password
   scram_iterations: 10000
@@ -135,7 +135,22 @@ log:
         reporting: {
           name: 'reporting',
           upstream: 'shop',
-          rules: { allow: ['select'], search_path: 'public' },
+          rules: { allow: [{ tables: ['public.orders'], operations: ['select'] }], search_path: ['public'] },
+          policy: {
+            role: 'reporting',
+            searchPath: ['public'],
+            allow: [
+              {
+                source: 'roles.reporting.allow[0]',
+                tables: [{ schema: 'public', name: 'orders' }],
+                operations: ['select'],
+              },
+            ],
+            approve: [],
+            deny: [],
+            functions: [],
+            readOnly: true,
+          },
         },
       },
       auth: { method: 'password', scramIterations: 10_000 },
@@ -165,7 +180,20 @@ log:
       tls: { mode: 'verify-full', ca: null },
       connectTimeoutMs: 10_000,
     });
-    expect(config.roles.reporting).toEqual({ name: 'reporting', upstream: 'shop', rules: {} });
+    expect(config.roles.reporting).toEqual({
+      name: 'reporting',
+      upstream: 'shop',
+      rules: {},
+      policy: {
+        role: 'reporting',
+        searchPath: ['public'],
+        allow: [],
+        approve: [],
+        deny: [],
+        functions: [],
+        readOnly: true,
+      },
+    });
     expect(config.auth).toEqual({ method: 'scram-sha-256', scramIterations: 4096 });
     expect(config.tokens).toEqual({ defaultTtlMs: 900_000, maxTtlMs: 86_400_000, revocationCheckMs: 5000 });
     expect(config.limits).toEqual({
@@ -247,11 +275,12 @@ describe('parseConfigText: upstream TLS default', () => {
 describe('parseConfigText: environment variables', () => {
   it('substitutes ${VAR} in any string value and keeps $${ as a literal ${', () => {
     const text = MINIMAL.replace('db.internal', '${DB_HOST}').concat(
-      '    note: "cost is $${PRICE}, owner ${OWNER}"\n',
+      '    search_path: [\'"cost $${PRICE}"\', "${OWNER}"]\n',
     );
     const config = parse(text, { DB_HOST: 'db.prod', OWNER: 'ops' });
     expect(config.upstreams.shop?.host).toBe('db.prod');
-    expect(config.roles.reporting?.rules).toEqual({ note: 'cost is ${PRICE}, owner ops' });
+    expect(config.roles.reporting?.rules).toEqual({ search_path: ['"cost ${PRICE}"', 'ops'] });
+    expect(config.roles.reporting?.policy.searchPath).toEqual(['cost ${PRICE}', 'ops']);
   });
 
   it('refuses an unset variable, naming the key and the variable', () => {
@@ -359,9 +388,11 @@ describe('parseConfigText: bad input', () => {
     expect(error.message).toContain(`${key}: is not a known key; remove it or fix the spelling (known keys:`);
   });
 
-  it('keeps unknown keys under a role as policy rules', () => {
-    const config = parse(MINIMAL.concat('    deny: [drop]\n    functions: { allow: [now] }\n'));
-    expect(config.roles.reporting?.rules).toEqual({ deny: ['drop'], functions: { allow: ['now'] } });
+  it('refuses unknown keys under a role: a typo must not weaken the policy', () => {
+    const error = errorFor(MINIMAL.concat('    alow: [{ tables: [public.orders], operations: [select] }]\n'));
+    expect(error.message).toBe(
+      'roles.reporting.alow: is not a known key; remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions)',
+    );
   });
 
   it('refuses a role whose upstream is not defined', () => {
@@ -517,13 +548,14 @@ describe('parseConfigText: listener TLS files', () => {
 
 describe('the result', () => {
   it('is deeply frozen', () => {
-    const config = parse(MINIMAL.concat('    allow: [{ tables: [orders] }]\n'));
+    const config = parse(MINIMAL.concat('    allow: [{ tables: [public.orders], operations: [select] }]\n'));
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.listen.postgres)).toBe(true);
     expect(Object.isFrozen(config.upstreams)).toBe(true);
     expect(Object.isFrozen(config.upstreams.shop?.tls)).toBe(true);
     const allow = config.roles.reporting?.rules.allow as { tables: string[] }[];
     expect(Object.isFrozen(allow[0]?.tables)).toBe(true);
+    expect(Object.isFrozen(config.roles.reporting?.policy.allow[0]?.tables[0])).toBe(true);
     expect(() => {
       (config.limits as { maxConnections: number }).maxConnections = 1;
     }).toThrow(TypeError);
@@ -584,5 +616,89 @@ describe('upstreamSecrets: ignored (token commands never connect upstream)', () 
     expect(() => parseConfigText(text, { baseDir: '/tmp', source: null, env: {} })).toThrow(
       /SHOP_DB_PASSWORD/,
     );
+  });
+});
+
+describe('role policy', () => {
+  const POLICY = [
+    '    search_path: [public, app]',
+    '    allow:',
+    '      - tables: [public.orders, public.customers, app.*]',
+    '        operations: [select]',
+    '    approve:',
+    '      - tables: [public.orders]',
+    '        operations: [update, delete]',
+    '    deny:',
+    '      - tables: [public.secrets]',
+    '    functions: [public.order_total]',
+    '',
+  ].join('\n');
+
+  it('resolves allow, approve, deny, functions and search_path into the role policy', () => {
+    const policy = parse(MINIMAL.concat(POLICY)).roles.reporting?.policy;
+    expect(policy).toEqual({
+      role: 'reporting',
+      searchPath: ['public', 'app'],
+      allow: [
+        {
+          source: 'roles.reporting.allow[0]',
+          tables: [
+            { schema: 'public', name: 'orders' },
+            { schema: 'public', name: 'customers' },
+            { schema: 'app', name: '*' },
+          ],
+          operations: ['select'],
+        },
+      ],
+      approve: [
+        {
+          source: 'roles.reporting.approve[0]',
+          tables: [{ schema: 'public', name: 'orders' }],
+          operations: ['update', 'delete'],
+        },
+      ],
+      deny: [
+        {
+          source: 'roles.reporting.deny[0]',
+          tables: [{ schema: 'public', name: 'secrets' }],
+          operations: ['select', 'insert', 'update', 'delete', 'truncate', 'ddl', 'lock', 'maintenance'],
+        },
+      ],
+      functions: [{ schema: 'public', name: 'order_total' }],
+      // Updates and deletes that need approval are still writes the session must be able to run.
+      readOnly: false,
+    });
+  });
+
+  it('reports every policy problem of every role as key: problem; fix', () => {
+    const text = MINIMAL.concat(
+      [
+        '    allow:',
+        '      - tables: [orders]',
+        '        operations: [selct]',
+        '  writer:',
+        '    upstream: shop',
+        '    deny:',
+        '      - tables: []',
+        '',
+      ].join('\n'),
+    );
+    const error = errorFor(text);
+    expect(error.issues.map((issue) => issue.key)).toEqual([
+      'roles.reporting.allow[0].tables[0]',
+      'roles.reporting.allow[0].operations[0]',
+      'roles.writer.deny[0].tables',
+    ]);
+    expect(error.message).toContain(
+      'roles.reporting.allow[0].tables[0]: "orders" is not schema-qualified; write public.orders',
+    );
+  });
+
+  it('reports policy problems together with the other cross-checks', () => {
+    const text = `${MINIMAL}    functions: [order_total]\ntokens: { default_ttl: 2h, max_ttl: 1h }\n`;
+    expect(errorFor(text).issues.map((issue) => issue.key)).toEqual([
+      'roles.reporting.functions[0]',
+      'tokens.default_ttl',
+    ]);
   });
 });

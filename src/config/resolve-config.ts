@@ -1,5 +1,6 @@
-/** Turns the validated file into AirlockConfig: reads PEM files, parses upstream URLs, checks cross-references. */
+/** Turns the validated file into AirlockConfig: reads PEM files, parses upstream URLs, resolves role policies, checks cross-references. */
 import { resolve } from 'node:path';
+import { resolveRolePolicy } from '../policy/role-policy.js';
 import type { ConfigIssue } from './config-error.js';
 import type { ConfigFile } from './config-schema.js';
 import type { AirlockConfig, RoleConfig, UpstreamConfig, UpstreamTlsMode } from './config-types.js';
@@ -15,7 +16,7 @@ export interface ResolveContext {
   readonly env: NodeJS.ProcessEnv;
   /** The YAML tree before substitution: upstream URLs are checked for literal passwords as written. */
   readonly rawTree: unknown;
-  /** The YAML tree after substitution: role policy keys are kept from it verbatim. */
+  /** The YAML tree after substitution: role policy keys are read from it verbatim. */
   readonly tree: unknown;
 }
 
@@ -187,7 +188,12 @@ function resolveRoles(
     for (const [ruleKey, value] of Object.entries(tree ?? {})) {
       if (ruleKey !== 'upstream') Object.defineProperty(rules, ruleKey, { value, enumerable: true });
     }
-    roles[name] = { name, upstream, rules };
+    const resolved = resolveRolePolicy(name, rules);
+    if (!resolved.ok) {
+      issues.push(...resolved.issues);
+      continue;
+    }
+    roles[name] = { name, upstream, rules, policy: resolved.policy };
   }
   return roles;
 }

@@ -94,8 +94,18 @@ upstreams:
     url: postgres://${db.user}@${db.host}:${db.port}/${db.database}
     tls: disable
 roles:
-  reporting:
+  reporting:                  # what the demo agent may do; everything else is refused
     upstream: shop
+    search_path: [public]
+    allow:
+      - tables: [public.customers, public.orders, public.order_items]
+        operations: [select]
+    approve:
+      - tables: [public.orders]
+        operations: [update, delete]
+    deny:
+      - tables: [public.secrets]
+    functions: [public.order_total]
 log:
   level: ${logLevel}
 `;
@@ -138,7 +148,14 @@ Connect as the agent (token ${info.tokenId}, role ${info.role}, expires ${info.e
   ${info.psql}
 
 Try:   select full_name, email, phone from customers limit 5;
-       select status, count(*) from orders group by status;
+       select status, count(*), sum(order_total(id)) from orders group by status;
+       select * from secrets;                          -- refused: denied by the role
+       delete from orders where id = 1;                -- refused: needs human approval
+       update customers set email = 'x' where id = 1;  -- refused: the role may only read
+       select pg_read_file('/etc/passwd');             -- refused: not an allowed function
+
+The policy is in ${rel}; to see why a statement is allowed or refused:
+  npm run airlock -- policy check --config ${rel} --role reporting "delete from orders"
 
 More tokens:   npm run airlock -- token issue --config ${rel} --role reporting --subject you --reason "why"
 List/revoke:   npm run airlock -- token list --config ${rel}

@@ -1,6 +1,7 @@
 /** issueToken: validation messages a requester can act on, and a stored verifier that proves the secret. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AirlockConfig } from '../config/config-types.js';
+import type { RolePolicy } from '../policy/policy-types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { ScramClientSession, ScramServerSession } from '../wire/postgres/scram.js';
 import { issueToken, TokenRequestError } from './issue-token.js';
@@ -29,8 +30,8 @@ function testConfig(): AirlockConfig {
       },
     },
     roles: {
-      reader: { name: 'reader', upstream: 'shop', rules: {} },
-      writer: { name: 'writer', upstream: 'shop', rules: {} },
+      reader: { name: 'reader', upstream: 'shop', rules: {}, policy: emptyPolicy('reader') },
+      writer: { name: 'writer', upstream: 'shop', rules: {}, policy: emptyPolicy('writer') },
     },
     auth: { method: 'scram-sha-256', scramIterations: 64 },
     tokens: { defaultTtlMs: 15 * MINUTE, maxTtlMs: 24 * 60 * MINUTE, revocationCheckMs: 1000 },
@@ -38,6 +39,11 @@ function testConfig(): AirlockConfig {
     shutdown: { graceMs: 10_000 },
     log: { level: 'silent' },
   } satisfies AirlockConfig);
+}
+
+/** What a role with only `upstream:` resolves to. */
+function emptyPolicy(role: string): RolePolicy {
+  return { role, searchPath: ['public'], allow: [], approve: [], deny: [], functions: [], readOnly: true };
 }
 
 describe('issueToken', () => {

@@ -37,13 +37,17 @@ export const TABLE_OPERATIONS: readonly TableOperation[] = [
   'maintenance',
 ];
 
-/** Operations that change data or schema: a role granted none of them gets a read-only session. */
+/**
+ * Operations that need a read-write transaction: a role granted none of them gets a read-only session.
+ * `lock` is one: the server refuses SELECT … FOR UPDATE/SHARE in a read-only transaction.
+ */
 export const WRITE_OPERATIONS: ReadonlySet<TableOperation> = new Set([
   'insert',
   'update',
   'delete',
   'truncate',
   'ddl',
+  'lock',
   'maintenance',
 ]);
 

@@ -9,6 +9,7 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import { type IssuedToken, issueToken } from '../../src/identity/issue-token.js';
 import { type RunningGateway, startGateway } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createPolicyGuard } from '../../src/policy/policy-guard.js';
 import { allowAllGuard, type Guard, type GuardBatch, type GuardVerdict } from '../../src/proxy/guard.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { RealPostgres } from './real-postgres.js';
@@ -31,8 +32,15 @@ export interface TestGatewayOptions {
   readonly upstreamTls?: string;
   /** Files referenced by extraYaml are resolved from here. */
   readonly baseDir?: string;
-  /** Default: allowAllGuard — these suites test the protocol layer; policy suites pass the policy guard. */
+  /** Default: allowAllGuard — these suites test the protocol layer; see `policy` for the real one. */
   readonly guard?: Guard;
+  /** Enforce the roles' policy from the config (the guard `airlock serve` uses). */
+  readonly policy?: boolean;
+  /**
+   * YAML lines of the `roles:` block (indented by two spaces), replacing the default roles
+   * `reporting` (upstream shop) and `other` (upstream other).
+   */
+  readonly rolesYaml?: string;
   readonly now?: () => number;
   /** Point the upstream at another port (e.g. a closed one). */
   readonly upstreamPort?: number;
@@ -82,10 +90,7 @@ export async function startTestGateway(
     ...(password === null ? [] : [`    password: \${UPSTREAM_PASSWORD}`]),
     `    tls: ${options.upstreamTls ?? 'disable'}`,
     'roles:',
-    '  reporting:',
-    '    upstream: shop',
-    '  other:',
-    '    upstream: other',
+    options.rolesYaml ?? ['  reporting:', '    upstream: shop', '  other:', '    upstream: other'].join('\n'),
     'log:',
     '  level: debug',
     options.extraYaml ?? '',
@@ -109,7 +114,7 @@ export async function startTestGateway(
     store,
     logger: createLogger('debug', sink),
     now,
-    guard: options.guard ?? allowAllGuard,
+    guard: options.guard ?? (options.policy ? createPolicyGuard(config) : allowAllGuard),
   });
   const host = '127.0.0.1';
   const port = gateway.postgres.port;

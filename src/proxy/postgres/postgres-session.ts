@@ -133,6 +133,7 @@ export async function servePostgresConnection(
     }
     endStartupPhase();
     if (startup.signal.aborted || ctx.shutdownDeadline.aborted) throw PgError.shuttingDown();
+    assertSameSqlSyntax(upstream.name, upstreamSession.parameters);
 
     const key = ctx.registry.allocateCancelKey();
     agentSocket.write(startupReply(upstreamSession, token, key));
@@ -163,6 +164,25 @@ export async function servePostgresConnection(
     upstreamSession?.tcp.destroy();
     sessionGuard?.close();
     handleStartupFailure(error, agentSocket, ctx, log, sessionId);
+  }
+}
+
+/** Settings the gateway's SQL analysis depends on; the server reports both at startup. */
+const REQUIRED_UPSTREAM_SETTINGS: ReadonlyArray<readonly [string, string]> = [
+  ['client_encoding', 'UTF8'],
+  ['standard_conforming_strings', 'on'],
+];
+
+/** Fails closed when the upstream would read SQL text differently from the gateway's parser. */
+function assertSameSqlSyntax(upstream: string, parameters: ReadonlyArray<readonly [string, string]>): void {
+  for (const [name, expected] of REQUIRED_UPSTREAM_SETTINGS) {
+    const actual = parameters.find(([n]) => n === name)?.[1];
+    if (actual !== expected) {
+      throw new UpstreamConnectError(
+        upstream,
+        `upstream session has ${name}=${actual ?? '(not reported)'}, need ${expected}`,
+      );
+    }
   }
 }
 

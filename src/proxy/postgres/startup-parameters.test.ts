@@ -14,7 +14,12 @@ describe('checkStartupParameters', () => {
     );
     expect(result).toEqual({
       ok: true,
-      forwarded: { application_name: 'psql', client_encoding: 'UTF8', DateStyle: 'ISO' },
+      forwarded: {
+        application_name: 'psql',
+        DateStyle: 'ISO',
+        client_encoding: 'UTF8',
+        standard_conforming_strings: 'on',
+      },
       protocolOptions: [],
     });
   });
@@ -33,13 +38,13 @@ describe('checkStartupParameters', () => {
   it('collects _pq_ protocol options for NegotiateProtocolVersion instead of forwarding them', () => {
     expect(checkStartupParameters(new Map([['_pq_.compression', 'on']]))).toEqual({
       ok: true,
-      forwarded: {},
+      forwarded: { client_encoding: 'UTF8', standard_conforming_strings: 'on' },
       protocolOptions: ['_pq_.compression'],
     });
   });
 
-  it.each(['SJIS', 'Shift_JIS', 'BIG5', 'gbk', 'WIN949', 'GB18030', 'johab'])(
-    'refuses client_encoding %s, whose multibyte characters can hide quotes and backslashes',
+  it.each(['SJIS', 'Shift_JIS', 'BIG5', 'gbk', 'WIN949', 'GB18030', 'johab', 'LATIN1', 'EUC_JP', 'WIN1252'])(
+    'refuses client_encoding %s: the gateway and the server must read the same characters',
     (encoding) => {
       expect(checkStartupParameters(new Map([['client_encoding', encoding]]))).toEqual({
         ok: false,
@@ -48,10 +53,29 @@ describe('checkStartupParameters', () => {
     },
   );
 
-  it.each(['UTF8', 'utf-8', 'SQL_ASCII', 'LATIN1', 'EUC_JP', 'WIN1252'])(
-    'accepts client_encoding %s',
+  it.each(['UTF8', 'utf-8', 'unicode', 'SQL_ASCII'])(
+    'accepts client_encoding %s and opens the upstream in UTF8',
     (encoding) => {
-      expect(checkStartupParameters(new Map([['client_encoding', encoding]])).ok).toBe(true);
+      expect(checkStartupParameters(new Map([['client_encoding', encoding]]))).toEqual({
+        ok: true,
+        forwarded: { client_encoding: 'UTF8', standard_conforming_strings: 'on' },
+        protocolOptions: [],
+      });
     },
   );
+
+  it('always opens the upstream session in UTF8, even when the agent does not say', () => {
+    expect(checkStartupParameters(new Map())).toEqual({
+      ok: true,
+      forwarded: { client_encoding: 'UTF8', standard_conforming_strings: 'on' },
+      protocolOptions: [],
+    });
+  });
+
+  it('refuses standard_conforming_strings, which would change where strings end', () => {
+    expect(checkStartupParameters(new Map([['standard_conforming_strings', 'off']]))).toEqual({
+      ok: false,
+      refused: 'standard_conforming_strings',
+    });
+  });
 });

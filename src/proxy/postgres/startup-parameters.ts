@@ -7,7 +7,6 @@
 /** Lower-cased names forwarded verbatim to the upstream StartupMessage. */
 const FORWARDED = new Set([
   'application_name',
-  'client_encoding',
   'datestyle',
   'timezone',
   'intervalstyle',
@@ -16,32 +15,17 @@ const FORWARDED = new Set([
   'lock_timeout',
   'idle_in_transaction_session_timeout',
   'bytea_output',
-  'standard_conforming_strings',
 ]);
 
 /**
- * PostgreSQL's client-only encodings (and their aliases, normalised): a multibyte character's second
- * byte may be 0x5C (backslash) or a quote, so the gateway would read string boundaries differently from
- * the server. Refused; UTF8, SQL_ASCII, LATIN*, WIN125x, EUC_* and the other server encodings are safe.
+ * The gateway reads SQL text as UTF-8, so the upstream session must too: otherwise a statement's bytes
+ * could mean one thing to the gateway's analyser and another to the server (a LATIN1 "é" in a table
+ * name, a client-only encoding hiding a quote in a multibyte character). Agents may ask for UTF8 or
+ * SQL_ASCII (what psql sends in a C locale); the upstream session is always opened with UTF8.
+ * standard_conforming_strings is not accepted either: with it off, backslashes in strings change
+ * where a string ends.
  */
-const UNSAFE_CLIENT_ENCODINGS = new Set([
-  'sjis',
-  'shiftjis',
-  'mskanji',
-  'win932',
-  'cp932',
-  'big5',
-  'win950',
-  'cp950',
-  'gbk',
-  'win936',
-  'cp936',
-  'uhc',
-  'win949',
-  'cp949',
-  'gb18030',
-  'johab',
-]);
+const ACCEPTED_CLIENT_ENCODINGS = new Set(['utf8', 'unicode', 'sqlascii']);
 
 /** Handled by the gateway itself, never forwarded. */
 const CONSUMED = new Set(['user', 'database']);
@@ -61,15 +45,18 @@ export function checkStartupParameters(parameters: ReadonlyMap<string, string>):
       protocolOptions.push(name);
       continue;
     }
+    if (key === 'client_encoding') {
+      if (!ACCEPTED_CLIENT_ENCODINGS.has(value.toLowerCase().replace(/[^a-z0-9]/g, ''))) {
+        return { ok: false, refused: `${name}=${value}` };
+      }
+      continue;
+    }
     if (!FORWARDED.has(key)) return { ok: false, refused: name };
-    if (key === 'client_encoding' && isUnsafeClientEncoding(value))
-      return { ok: false, refused: `${name}=${value}` };
     forwarded[name] = value;
   }
+  // The gateway parses SQL as the server will only if both read the same characters and the same
+  // string syntax: pin them, overriding any ALTER ROLE/DATABASE … SET on the upstream.
+  forwarded.client_encoding = 'UTF8';
+  forwarded.standard_conforming_strings = 'on';
   return { ok: true, forwarded, protocolOptions };
-}
-
-/** True for encodings whose multibyte characters can contain ASCII bytes (see UNSAFE_CLIENT_ENCODINGS). */
-export function isUnsafeClientEncoding(value: string): boolean {
-  return UNSAFE_CLIENT_ENCODINGS.has(value.toLowerCase().replace(/[^a-z0-9]/g, ''));
 }
