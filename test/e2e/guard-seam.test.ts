@@ -136,3 +136,41 @@ describe.each([
     }
   });
 });
+
+describe('a guard that fails', () => {
+  let db: RealPostgres;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    db = await startRealPostgres();
+    gw = await startTestGateway(db, {
+      guard: guardFromBatchCheck((batch) => {
+        if (batch.statements.some((s) => s.sql.includes('explode')))
+          throw new Error('guard bug for the test');
+        return { action: 'allow' };
+      }),
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await db?.stop();
+  });
+
+  it('ends only that session, with FATAL XX000 naming the session id, and logs the cause', async () => {
+    const victim = new pg.Client(gw.pgConfig(await gw.issue()));
+    const bystander = new pg.Client(gw.pgConfig(await gw.issue()));
+    await victim.connect();
+    await bystander.connect();
+    victim.on('error', () => {});
+    try {
+      const error = (await victim.query("select 'explode'").catch((e: unknown) => e)) as pg.DatabaseError;
+      expect(error.code).toBe('XX000');
+      expect(error.message).toMatch(/^internal gateway error \(session s_[0-9a-f]{12}\)$/);
+      expect((await bystander.query('select 1 as still')).rows).toEqual([{ still: 1 }]);
+      expect(gw.logs.some((line) => line.includes('guard bug for the test'))).toBe(true);
+    } finally {
+      await victim.end().catch(() => {});
+      await bystander.end();
+    }
+  });
+});

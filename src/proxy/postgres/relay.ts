@@ -243,7 +243,7 @@ export class PostgresRelay {
       if (error instanceof MalformedMessageError) {
         this.finishWith(PgError.protocolViolation(error.message), 'agent-protocol-error');
       } else {
-        this.close({ kind: 'internal-error', cause: error });
+        this.failInternally(error);
       }
     }
   }
@@ -254,7 +254,7 @@ export class PostgresRelay {
     try {
       verdict = this.options.guard.checkBatch({ statements });
     } catch (error) {
-      this.close({ kind: 'internal-error', cause: error });
+      this.failInternally(error);
       return;
     }
     if (!(verdict instanceof Promise)) {
@@ -269,7 +269,7 @@ export class PostgresRelay {
         this.apply(resolved, frames, ends);
         this.processBacklog();
       },
-      (error: unknown) => this.close({ kind: 'internal-error', cause: error }),
+      (error: unknown) => this.failInternally(error),
     );
   }
 
@@ -445,12 +445,26 @@ export class PostgresRelay {
 
   /** Stops taking agent messages, then sends `error` at the next upstream message boundary and closes. */
   private finishWith(error: PgError, kind: 'ended-by-gateway' | 'agent-protocol-error'): void {
+    this.finishAtBoundary(error, { kind, error });
+  }
+
+  /**
+   * A bug on the agent side of the relay (a guard that threw, an unexpected exception): the agent gets
+   * FATAL XX000 with its session id at the next message boundary; the cause goes to the log.
+   */
+  private failInternally(cause: unknown): void {
+    this.finishAtBoundary(PgError.internal(this.options.identity.sessionId), {
+      kind: 'internal-error',
+      cause,
+    });
+  }
+
+  private finishAtBoundary(error: PgError, reason: RelayEnd): void {
     if (this.closed || this.ending) return;
     this.ending = true;
     this.blocked = true;
     this.backlog = [];
     this.options.client.pause();
-    const reason = { kind, error } as const;
     const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS);
     timer.unref();
     this.whenUpstreamAllows(false, () => {
@@ -466,11 +480,14 @@ export class PostgresRelay {
     // A statement still running upstream must not outlive its session.
     if (this.progress.busy && reason.kind !== 'upstream-closed') this.options.cancelUpstream();
     this.closed = true;
-    if (
+    // Ends the gateway chose (after its last word at a message boundary) close politely; a vanished peer
+    // or a broken upstream stream (an internal error outside finishAtBoundary) is cut off.
+    const polite =
       reason.kind === 'agent-terminated' ||
       reason.kind === 'ended-by-gateway' ||
-      reason.kind === 'agent-protocol-error'
-    ) {
+      reason.kind === 'agent-protocol-error' ||
+      (reason.kind === 'internal-error' && this.ending);
+    if (polite) {
       if (reason.kind !== 'agent-terminated') upstream.write(encodeTerminate());
       upstream.end();
       client.end();
