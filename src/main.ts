@@ -6,6 +6,7 @@
 import tls from 'node:tls';
 import { type ServerType, serve } from '@hono/node-server';
 import { createHttpApi } from './api/http-api.js';
+import type { AuditLog } from './audit/audit-log.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
@@ -25,6 +26,8 @@ export interface GatewayDeps {
   readonly guard?: Guard;
   readonly now?: () => number;
   readonly metrics?: GatewayMetrics;
+  /** Records connection and session events; flushed (tail checkpointed) at close. Absent: nothing is recorded. */
+  readonly audit?: AuditLog;
 }
 
 export interface RunningGateway {
@@ -34,7 +37,8 @@ export interface RunningGateway {
   readonly sessions: SessionRegistry;
   /**
    * Graceful stop: refuse new connections, let sessions finish for up to `graceMs`
-   * (default shutdown.grace), then end the rest with a FATAL 57P01. Does not close the store.
+   * (default shutdown.grace), then end the rest with a FATAL 57P01; then flush the audit log.
+   * Does not close the store.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -63,6 +67,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     now,
     isShuttingDown: () => shuttingDown,
     shutdownDeadline: shutdownDeadline.signal,
+    ...(deps.audit === undefined ? {} : { audit: deps.audit }),
   });
   const listener = await startListener({
     address: config.listen.postgres,
@@ -127,6 +132,15 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       }
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (deps.audit !== undefined) {
+        // Every session has ended: sign the tail so no recorded event is left unverifiable.
+        try {
+          await deps.audit.flush();
+        } catch (error) {
+          logger.error({ err: String(error) }, 'audit flush at shutdown failed');
+          throw error;
+        }
+      }
       logger.info('gateway stopped');
     })();
     return closing;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import { TokenRequestError } from '../identity/issue-token.js';
+import { AuditUsageError, registerAuditCommands } from './audit-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { PolicyUsageError, registerPolicyCommands } from './policy-commands.js';
 import { registerServeCommand } from './serve-command.js';
@@ -22,6 +23,7 @@ const program = new Command('airlock')
   .version(readPackageVersion(), '-V, --version', 'print the airlock version');
 
 registerTokenCommands(program);
+registerAuditCommands(program);
 registerPolicyCommands(program);
 registerServeCommand(program);
 registerDemoCommand(program);
@@ -39,7 +41,10 @@ function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
   const message = error instanceof Error ? error.message : String(error);
   const isUsage =
-    error instanceof ConfigError || error instanceof TokenRequestError || error instanceof PolicyUsageError;
+    error instanceof ConfigError ||
+    error instanceof TokenRequestError ||
+    error instanceof PolicyUsageError ||
+    error instanceof AuditUsageError;
   // Multi-line messages (a ConfigError lists every issue) keep their lines aligned under the prefix.
   process.stderr.write(`airlock: ${message.replaceAll('\n', '\n  ')}\n`);
   if (!isUsage && process.env.AIRLOCK_DEBUG && error instanceof Error && error.stack) {

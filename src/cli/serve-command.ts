@@ -1,5 +1,7 @@
 /** `airlock serve`: runs the gateway against the upstreams in the config until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
+import { effectivePolicyDigest } from '../audit/config-digest.js';
+import { openAuditLog } from '../audit/open-audit-log.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { startGateway } from '../main.js';
 import { createLogger } from '../observability/logger.js';
@@ -15,9 +17,33 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfigFile(options.config);
       const logger = createLogger(config.log.level);
       const store = openStore(config.store);
-      const gateway = await startGateway({ config, store, logger });
+      const audit = openAuditLog(config, store);
+      if (audit.keyCreated) {
+        logger.info(
+          { keyId: audit.keyId, publicKeyPath: audit.publicKeyPath, publicKey: audit.publicKeyPem },
+          'audit signing key created; keep the public key: it is all a verifier needs',
+        );
+      }
+      // Recorded and durable before the first agent can connect.
+      await audit.log.record({
+        kind: 'config.loaded',
+        where: { instance: config.audit.instance },
+        what: {
+          policySha256: effectivePolicyDigest(config),
+          upstreams: Object.keys(config.upstreams).sort(),
+          roles: Object.keys(config.roles).sort(),
+          keyId: audit.keyId,
+        },
+      });
+      const gateway = await startGateway({ config, store, logger, audit: audit.log });
       logger.info(
-        { postgres: gateway.postgres, http: gateway.http, upstreams: Object.keys(config.upstreams) },
+        {
+          postgres: gateway.postgres,
+          http: gateway.http,
+          upstreams: Object.keys(config.upstreams),
+          auditInstance: config.audit.instance,
+          auditKeyId: audit.keyId,
+        },
         'airlock gateway ready',
       );
       await new Promise<void>((resolve) => {

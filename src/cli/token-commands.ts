@@ -1,5 +1,7 @@
 /** `airlock token issue|list|revoke`: token administration straight on the configured store. */
 import type { Command } from 'commander';
+import type { AuditLog } from '../audit/audit-log.js';
+import { openAuditLog } from '../audit/open-audit-log.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load-config.js';
@@ -73,7 +75,7 @@ function withConfigOption(command: Command): Command {
 
 async function runIssue(options: IssueOptions): Promise<void> {
   const ttlMs = options.ttl === undefined ? undefined : parseTtl(options.ttl);
-  await withStore(options, async (store, config) => {
+  await withStore(options, async (store, config, audit) => {
     const issued = await issueToken(
       { store, config, now: Date.now },
       {
@@ -84,6 +86,13 @@ async function runIssue(options: IssueOptions): Promise<void> {
         runId: options.runId ?? null,
       },
     );
+    // Never the secret: who, why, and what the token grants.
+    await audit.record({
+      kind: 'token.issued',
+      who: { tokenId: issued.tokenId, subject: issued.subject, role: issued.role },
+      why: { reason: issued.reason, runId: issued.runId },
+      what: { expiresAt: new Date(issued.expiresAt).toISOString(), upstream: issued.upstream },
+    });
     const info = buildConnectionInfo(issued, config.listen.postgres);
     if (options.json) {
       print(JSON.stringify(info, null, 2));
@@ -139,7 +148,7 @@ async function runList(options: ListOptions): Promise<void> {
 }
 
 async function runRevoke(tokenId: string, options: ConfigOption): Promise<void> {
-  await withStore(options, async (store, config) => {
+  await withStore(options, async (store, config, audit) => {
     const record = await store.getToken(tokenId);
     if (record === undefined) {
       throw new Error(
@@ -151,18 +160,33 @@ async function runRevoke(tokenId: string, options: ConfigOption): Promise<void> 
       return;
     }
     await store.revokeToken(tokenId, Date.now());
+    await audit.record({
+      kind: 'token.revoked',
+      who: { tokenId, subject: record.subject, role: record.role },
+      why: { reason: record.reason, runId: record.runId },
+      what: { expiresAt: new Date(record.expiresAt).toISOString(), upstream: record.upstream },
+    });
     print(`revoked ${tokenId}`);
   });
 }
 
+/**
+ * Runs `run` with the configured store and an audit log on it. The log is flushed (the tail
+ * covered by a signed checkpoint) before the store closes, also when `run` failed after recording.
+ */
 async function withStore(
   options: ConfigOption,
-  run: (store: Store, config: AirlockConfig) => Promise<void>,
+  run: (store: Store, config: AirlockConfig, audit: AuditLog) => Promise<void>,
 ): Promise<void> {
   const config = loadConfigFile(options.config, process.env, { upstreamSecrets: 'ignored' });
   const store = openStore(config.store);
   try {
-    await run(store, config);
+    const { log } = openAuditLog(config, store);
+    try {
+      await run(store, config, log);
+    } finally {
+      await log.flush();
+    }
   } finally {
     await store.close();
   }

@@ -132,9 +132,12 @@ export function byteSizeField(fallback: string, limits: { min: string; max: stri
   });
 }
 
-/** A whole number (YAML integer or its text, as `${VAR}` gives) of at least `min`. */
-export function integerField(fallback: number, limits: { min: number }) {
-  const fix = `write a whole number of at least ${limits.min}`;
+/** A whole number (YAML integer or its text, as `${VAR}` gives) of at least `min` (and at most `max`, if given). */
+export function integerField(fallback: number, limits: { min: number; max?: number }) {
+  const fix =
+    limits.max === undefined
+      ? `write a whole number of at least ${limits.min}`
+      : `write a whole number from ${limits.min} to ${limits.max}`;
   return field((value): number => {
     const input = value ?? fallback;
     const number = typeof input === 'string' && /^\d+$/.test(input.trim()) ? Number(input) : input;
@@ -142,6 +145,7 @@ export function integerField(fallback: number, limits: { min: number }) {
       reject(`${quote(input)} is not a whole number`, fix);
     }
     if (number < limits.min) reject(`must be at least ${limits.min}`, fix);
+    if (limits.max !== undefined && number > limits.max) reject(`must be at most ${limits.max}`, fix);
     return number;
   });
 }

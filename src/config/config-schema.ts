@@ -85,6 +85,11 @@ export const configFileSchema = strictMapping({
   }),
   shutdown: section({ grace: durationField('30s', { min: '0ms', max: TIMER_MAX }) }),
   log: section({ level: choiceField(LOG_LEVELS, 'info') }),
+  audit: section({
+    instance: textField({ fallback: null }),
+    signing_key: textField({ fallback: null }),
+    checkpoint_every: integerField(100, { min: 1, max: 100_000 }),
+  }),
 });
 
 /** The file as validated: snake_case keys, defaults applied, durations in ms, sizes in bytes. */

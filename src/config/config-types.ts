@@ -82,4 +82,12 @@ export interface AirlockConfig {
     readonly graceMs: number;
   };
   readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  readonly audit: {
+    /** Names this gateway's hash chain (default: the host name). */
+    readonly instance: string;
+    /** Absolute path of the Ed25519 signing key (PEM, mode 0600); its public key is `<path>.pub`. */
+    readonly signingKeyPath: string;
+    /** A signed checkpoint is written whenever the chain head reaches a multiple of this. */
+    readonly checkpointEvery: number;
+  };
 }

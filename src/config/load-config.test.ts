@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} text is what these tests feed the loader.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockConfig } from './config-types.js';
@@ -97,6 +97,10 @@ shutdown:
   grace: 0
 log:
   level: debug
+audit:
+  instance: gw-1
+  signing_key: /etc/airlock/audit.key
+  checkpoint_every: 250
 `,
       { SHOP_DB_PASSWORD: 's3cret' },
     );
@@ -158,6 +162,7 @@ log:
       limits: { maxMessageBytes: 16 * 1024 * 1024, startupTimeoutMs: 5000, maxConnections: 50 },
       shutdown: { graceMs: 0 },
       log: { level: 'debug' },
+      audit: { instance: 'gw-1', signingKeyPath: '/etc/airlock/audit.key', checkpointEvery: 250 },
     });
   });
 
@@ -203,6 +208,33 @@ log:
     });
     expect(config.shutdown).toEqual({ graceMs: 30_000 });
     expect(config.log).toEqual({ level: 'info' });
+    expect(config.audit).toEqual({
+      instance: hostname(),
+      signingKeyPath: join(dir, 'airlock-audit.key'),
+      checkpointEvery: 100,
+    });
+  });
+
+  it('reads the audit section, the key path relative to the config dir', () => {
+    const config = parse(
+      withSection('audit:\n  instance: gw-eu-1\n  signing_key: keys/audit.key\n  checkpoint_every: "500"'),
+    );
+    expect(config.audit).toEqual({
+      instance: 'gw-eu-1',
+      signingKeyPath: join(dir, 'keys', 'audit.key'),
+      checkpointEvery: 500,
+    });
+  });
+
+  it('refuses checkpoint_every outside 1..100000, an empty instance and unknown audit keys', () => {
+    for (const value of ['0', '100001', '1.5']) {
+      const error = errorFor(withSection(`audit: { checkpoint_every: ${value} }`));
+      expect(error.key).toBe('audit.checkpoint_every');
+      expect(error.fix).toBe('write a whole number from 1 to 100000');
+    }
+    expect(errorFor(withSection('audit: { instance: "" }')).key).toBe('audit.instance');
+    expect(errorFor(withSection('audit: { signing_key: "" }')).key).toBe('audit.signing_key');
+    expect(errorFor(withSection('audit: { checkpoints: 5 }')).key).toBe('audit.checkpoints');
   });
 
   it('treats empty sections as all defaults', () => {

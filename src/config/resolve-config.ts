@@ -1,4 +1,5 @@
 /** Turns the validated file into AirlockConfig: reads PEM files, parses upstream URLs, resolves role policies, checks cross-references. */
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { resolveRolePolicy } from '../policy/role-policy.js';
 import type { ConfigIssue } from './config-error.js';
@@ -7,6 +8,9 @@ import type { AirlockConfig, RoleConfig, UpstreamConfig, UpstreamTlsMode } from 
 import { isLoopbackHost } from './loopback-host.js';
 import { readPemFile } from './pem-file.js';
 import { parseUpstreamUrl } from './upstream-url.js';
+
+/** Where the audit signing key lives unless `audit.signing_key` says otherwise (relative to the config). */
+const DEFAULT_AUDIT_SIGNING_KEY = './airlock-audit.key';
 
 /** What resolution needs besides the validated file. */
 export interface ResolveContext {
@@ -46,6 +50,22 @@ export function resolveConfig(
       fix: 'lower tokens.default_ttl or raise tokens.max_ttl',
     });
   }
+  const instance = file.audit.instance ?? hostname();
+  if (instance.trim() === '' || instance.length > 255) {
+    issues.push({
+      key: 'audit.instance',
+      problem: instance.trim() === '' ? 'is empty' : 'is longer than 255 characters',
+      fix: 'name this gateway, e.g. gw-eu-1 (or remove the key to use the host name)',
+    });
+  }
+  const signingKey = file.audit.signing_key ?? DEFAULT_AUDIT_SIGNING_KEY;
+  if (signingKey.trim() === '') {
+    issues.push({
+      key: 'audit.signing_key',
+      problem: 'is empty',
+      fix: 'name a key file, e.g. ./airlock-audit.key (created on first use)',
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
   const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
   return {
@@ -70,6 +90,11 @@ export function resolveConfig(
       },
       shutdown: { graceMs: file.shutdown.grace },
       log: { level: file.log.level },
+      audit: {
+        instance,
+        signingKeyPath: resolve(context.baseDir, signingKey),
+        checkpointEvery: file.audit.checkpoint_every,
+      },
     },
   };
 }

@@ -1,6 +1,16 @@
 /** Store on an embedded SQLite file (better-sqlite3): the default for a single gateway and its CLI. */
 import Database from 'better-sqlite3';
-import type { ListTokensOptions, Store, TokenRecord } from './store.js';
+import type { ChainedAuditEvent } from '../audit/audit-event.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import type { AuditCheckpoint } from '../audit/checkpoint.js';
+import type {
+  AuditAppend,
+  AuditHead,
+  ListTokensOptions,
+  ReadAuditOptions,
+  Store,
+  TokenRecord,
+} from './store.js';
 
 type Db = Database.Database;
 
@@ -24,6 +34,26 @@ const MIGRATIONS: readonly ((db: Db) => void)[] = [
         scram_server_key TEXT NOT NULL
       ) STRICT;
       CREATE INDEX tokens_expires_at ON tokens (expires_at);
+    `);
+  },
+  (db) => {
+    // body is the canonical JSON of the whole record; the other columns are copies for lookups.
+    db.exec(`
+      CREATE TABLE audit_events (
+        instance TEXT NOT NULL,
+        seq      INTEGER NOT NULL,
+        at_ms    INTEGER NOT NULL,
+        hash     TEXT NOT NULL,
+        body     TEXT NOT NULL,
+        PRIMARY KEY (instance, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX audit_events_at ON audit_events (at_ms);
+      CREATE TABLE audit_checkpoints (
+        instance TEXT NOT NULL,
+        seq      INTEGER NOT NULL,
+        body     TEXT NOT NULL,
+        PRIMARY KEY (instance, seq)
+      ) STRICT, WITHOUT ROWID;
     `);
   },
 ];
@@ -54,6 +84,10 @@ export class SqliteStore implements Store {
   readonly #revoke: Database.Statement<[number, string]>;
   readonly #exists: Database.Statement<[string], { one: number }>;
   readonly #revokedAmong: Database.Statement<[string], { token_id: string }>;
+  readonly #auditHead: Database.Statement<[string], { seq: number; hash: string }>;
+  readonly #auditCheckpointSeq: Database.Statement<[string], { seq: number | null }>;
+  readonly #insertAuditEvent: Database.Statement<[string, number, number, string, string]>;
+  readonly #insertAuditCheckpoint: Database.Statement<[string, number, string]>;
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -61,7 +95,9 @@ export class SqliteStore implements Store {
     // and busy_timeout waits out the other process's write instead of failing at once.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+    // FULL: a commit is fsync'd before it returns, so an audit event acknowledged to its caller
+    // survives a power loss (NORMAL in WAL mode may lose the last commits).
+    this.#db.pragma('synchronous = FULL');
     migrate(this.#db);
 
     this.#insert = this.#db.prepare(`
@@ -81,6 +117,18 @@ export class SqliteStore implements Store {
     // One parameter whatever the number of ids: the ids travel as a JSON array.
     this.#revokedAmong = this.#db.prepare(
       'SELECT token_id FROM tokens WHERE revoked_at IS NOT NULL AND token_id IN (SELECT value FROM json_each(?))',
+    );
+    this.#auditHead = this.#db.prepare(
+      'SELECT seq, hash FROM audit_events WHERE instance = ? ORDER BY seq DESC LIMIT 1',
+    );
+    this.#auditCheckpointSeq = this.#db.prepare(
+      'SELECT MAX(seq) AS seq FROM audit_checkpoints WHERE instance = ?',
+    );
+    this.#insertAuditEvent = this.#db.prepare(
+      'INSERT INTO audit_events (instance, seq, at_ms, hash, body) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#insertAuditCheckpoint = this.#db.prepare(
+      'INSERT INTO audit_checkpoints (instance, seq, body) VALUES (?, ?, ?)',
     );
   }
 
@@ -109,6 +157,80 @@ export class SqliteStore implements Store {
     if (tokenIds.length === 0) return new Set();
     const rows = this.#revokedAmong.all(JSON.stringify(tokenIds));
     return new Set(rows.map((row) => row.token_id));
+  }
+
+  async appendAudit(instance: string, build: (head: AuditHead) => AuditAppend): Promise<AuditAppend> {
+    const append = this.#db.transaction((): AuditAppend => {
+      const row = this.#auditHead.get(instance);
+      const checkpointSeq = this.#auditCheckpointSeq.get(instance)?.seq ?? 0;
+      const head: AuditHead =
+        row === undefined
+          ? { seq: 0, hash: null, checkpointSeq }
+          : { seq: row.seq, hash: row.hash, checkpointSeq };
+      const built = build(head);
+      let expected = head.seq + 1;
+      for (const event of built.events) {
+        // The primary key stops a duplicate; this also stops a gap or a foreign instance.
+        if (event.instance !== instance || event.seq !== expected) {
+          throw new Error(
+            `audit append: expected seq ${expected} of "${instance}", got seq ${event.seq} of "${event.instance}"`,
+          );
+        }
+        const atMs = Date.parse(event.at);
+        if (Number.isNaN(atMs)) throw new Error(`audit append: seq ${event.seq} has no valid "at"`);
+        this.#insertAuditEvent.run(instance, event.seq, atMs, event.hash, canonicalJson(event));
+        expected++;
+      }
+      const checkpoint = built.checkpoint;
+      if (checkpoint !== undefined) {
+        if (checkpoint.instance !== instance || checkpoint.seq >= expected || checkpoint.seq < 1) {
+          throw new Error(
+            `audit append: checkpoint at seq ${checkpoint.seq} is past the head of "${instance}"`,
+          );
+        }
+        this.#insertAuditCheckpoint.run(instance, checkpoint.seq, canonicalJson(checkpoint));
+      }
+      return built;
+    });
+    // IMMEDIATE takes the write lock before the head is read: two writers cannot both extend it.
+    return append.immediate();
+  }
+
+  async readAudit(
+    options: ReadAuditOptions = {},
+  ): Promise<{ events: ChainedAuditEvent[]; checkpoints: AuditCheckpoint[] }> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (options.instance !== undefined) {
+      where.push('instance = ?');
+      params.push(options.instance);
+    }
+    const checkpointWhere = [...where];
+    const checkpointParams = [...params];
+    if (options.fromSeq !== undefined) {
+      where.push('seq >= ?');
+      params.push(options.fromSeq);
+    }
+    if (options.since !== undefined) {
+      const sinceMs = Date.parse(options.since);
+      if (Number.isNaN(sinceMs)) throw new TypeError(`readAudit: since is not a date: ${options.since}`);
+      where.push('at_ms >= ?');
+      params.push(sinceMs);
+    }
+    const clause = (parts: string[]) => (parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`);
+    // One read transaction, so the events and checkpoints come from the same moment.
+    return this.#db.transaction(() => {
+      const events = this.#db
+        .prepare(`SELECT body FROM audit_events ${clause(where)} ORDER BY instance, seq`)
+        .all(...params) as { body: string }[];
+      const checkpoints = this.#db
+        .prepare(`SELECT body FROM audit_checkpoints ${clause(checkpointWhere)} ORDER BY instance, seq`)
+        .all(...checkpointParams) as { body: string }[];
+      return {
+        events: events.map((row) => JSON.parse(row.body) as ChainedAuditEvent),
+        checkpoints: checkpoints.map((row) => JSON.parse(row.body) as AuditCheckpoint),
+      };
+    })();
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChainedAuditEvent } from '../audit/audit-event.js';
+import { generateAuditSigningKey, signCheckpoint } from '../audit/checkpoint.js';
+import { AuditChain } from '../audit/hash-chain.js';
+import { verifyAuditTrail } from '../audit/verify-chain.js';
 import { openStore } from './open-store.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Store, TokenRecord } from './store.js';
+import type { AuditHead, Store, TokenRecord } from './store.js';
 
 const NOW = 1_700_000_000_000;
 const MINUTE = 60_000;
@@ -24,6 +28,37 @@ function token(tokenId: string, overrides: Partial<TokenRecord> = {}): TokenReco
     verifier: { iterations: 4096, salt: 'c2FsdA==', storedKey: 'c3RvcmVk', serverKey: 'c2VydmVy' },
     ...overrides,
   };
+}
+
+const AUDIT_KEY = generateAuditSigningKey();
+
+/** Appends `count` token.issued events to `instance`, continuing whatever head the store holds. */
+function appendEvents(
+  store: Store,
+  instance: string,
+  count: number,
+  options: { checkpoint?: boolean; at?: string } = {},
+) {
+  return store.appendAudit(instance, (head: AuditHead) => {
+    const chain = new AuditChain(
+      instance,
+      head.hash === null ? undefined : { seq: head.seq, hash: head.hash },
+    );
+    const events: ChainedAuditEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      events.push(chain.append({ kind: 'token.issued', at: options.at ?? new Date(NOW).toISOString() }));
+    }
+    const last = events[events.length - 1];
+    return options.checkpoint && last !== undefined
+      ? {
+          events,
+          checkpoint: signCheckpoint(
+            { instance, seq: last.seq, headHash: last.hash, at: last.at },
+            AUDIT_KEY.privateKeyPem,
+          ),
+        }
+      : { events };
+  });
 }
 
 /** Runs the Store contract against one backend; `makeStore` returns a fresh, empty store. */
@@ -89,6 +124,71 @@ function describeStoreContract(name: string, makeStore: () => Promise<Store> | S
       expect(await store.revokedAmong(['at_1', 'at_2', 'at_unknown'])).toEqual(new Set(['at_2']));
       expect(await store.revokedAmong([])).toEqual(new Set());
     });
+
+    it('appends audit events after the stored head and reads them back in seq order, intact', async () => {
+      const heads: AuditHead[] = [];
+      await store.appendAudit('gw-1', (head) => {
+        heads.push(head);
+        return { events: [] };
+      });
+      await appendEvents(store, 'gw-1', 3);
+      await appendEvents(store, 'gw-1', 2, { checkpoint: true });
+      await store.appendAudit('gw-1', (head) => {
+        heads.push(head);
+        return { events: [] };
+      });
+      expect(heads[0]).toEqual({ seq: 0, hash: null, checkpointSeq: 0 });
+      expect(heads[1]).toMatchObject({ seq: 5, checkpointSeq: 5 });
+      const { events, checkpoints } = await store.readAudit({ instance: 'gw-1' });
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(heads[1]?.hash).toBe(events[4]?.hash);
+      expect(checkpoints.map((c) => c.seq)).toEqual([5]);
+      const report = verifyAuditTrail({ events, checkpoints, publicKeyPem: AUDIT_KEY.publicKeyPem });
+      expect(report).toMatchObject({ ok: true, checkedEvents: 5, lastVerifiedSeq: 5 });
+    });
+
+    it('keeps the chains of two instances apart', async () => {
+      await appendEvents(store, 'gw-a', 2);
+      await appendEvents(store, 'gw-b', 1);
+      await appendEvents(store, 'gw-a', 1);
+      expect((await store.readAudit({ instance: 'gw-a' })).events.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect((await store.readAudit({ instance: 'gw-b' })).events.map((e) => e.seq)).toEqual([1]);
+      const all = await store.readAudit();
+      expect(all.events.map((e) => `${e.instance}:${e.seq}`)).toEqual([
+        'gw-a:1',
+        'gw-a:2',
+        'gw-a:3',
+        'gw-b:1',
+      ]);
+    });
+
+    it('stores nothing from an append whose builder throws or breaks the sequence', async () => {
+      await appendEvents(store, 'gw-1', 1);
+      await expect(
+        store.appendAudit('gw-1', () => {
+          throw new Error('builder failed');
+        }),
+      ).rejects.toThrow('builder failed');
+      // A builder that ignores the head (seq 1 again) must not store a fork or half a batch.
+      await expect(
+        store.appendAudit('gw-1', () => {
+          const chain = new AuditChain('gw-1');
+          const at = new Date(NOW).toISOString();
+          return { events: [chain.append({ kind: 'token.issued', at })] };
+        }),
+      ).rejects.toThrow(/expected seq 2/);
+      expect((await store.readAudit({ instance: 'gw-1' })).events).toHaveLength(1);
+    });
+
+    it('filters audit events by fromSeq and since, keeping every checkpoint', async () => {
+      await appendEvents(store, 'gw-1', 2, { at: '2024-01-01T00:00:00.000Z', checkpoint: true });
+      await appendEvents(store, 'gw-1', 2, { at: '2024-06-01T00:00:00.000Z' });
+      const fromThree = await store.readAudit({ instance: 'gw-1', fromSeq: 3 });
+      expect(fromThree.events.map((e) => e.seq)).toEqual([3, 4]);
+      expect(fromThree.checkpoints.map((c) => c.seq)).toEqual([2]);
+      const since = await store.readAudit({ since: '2024-03-01T00:00:00+02:00' });
+      expect(since.events.map((e) => e.seq)).toEqual([3, 4]);
+    });
   });
 }
 
@@ -119,6 +219,23 @@ describe('SqliteStore on a shared file', () => {
       expect((await gateway.getToken('at_shared'))?.tokenId).toBe('at_shared');
       await gateway.revokeToken('at_shared', NOW);
       expect(await cli.revokedAmong(['at_shared'])).toEqual(new Set(['at_shared']));
+    } finally {
+      await gateway.close();
+      await cli.close();
+    }
+  });
+
+  it('lets two writers append to one audit chain without forking it', async () => {
+    const path = join(tempDir(), 'audit.db');
+    const gateway = openStore({ kind: 'sqlite', path });
+    const cli = openStore({ kind: 'sqlite', path });
+    try {
+      await appendEvents(gateway, 'gw-1', 2);
+      await appendEvents(cli, 'gw-1', 1);
+      await appendEvents(gateway, 'gw-1', 1, { checkpoint: true });
+      const { events, checkpoints } = await cli.readAudit({ instance: 'gw-1' });
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      expect(verifyAuditTrail({ events, checkpoints, publicKeyPem: AUDIT_KEY.publicKeyPem }).ok).toBe(true);
     } finally {
       await gateway.close();
       await cli.close();

@@ -1,3 +1,6 @@
+import type { ChainedAuditEvent } from '../audit/audit-event.js';
+import type { AuditCheckpoint } from '../audit/checkpoint.js';
+
 /** The persistence boundary: every durable fact (tokens now; audit and approvals later) goes through a Store. */
 
 /** SCRAM-SHA-256 verifier kept instead of the token secret (RFC 5802 / RFC 7677). */
@@ -36,6 +39,30 @@ export interface ListTokensOptions {
   readonly now?: number;
 }
 
+/** The last stored event of one instance's chain (seq 0 and hash null before the first event). */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string | null;
+  /** The seq of the newest stored checkpoint of the chain, 0 if none. */
+  readonly checkpointSeq: number;
+}
+
+/** What an appendAudit builder returns: events that continue the head, and optionally a checkpoint. */
+export interface AuditAppend {
+  readonly events: readonly ChainedAuditEvent[];
+  readonly checkpoint?: AuditCheckpoint;
+}
+
+/** Which stored audit records to read. */
+export interface ReadAuditOptions {
+  /** One instance's chain; default every instance (each in seq order, instances by name). */
+  readonly instance?: string;
+  /** Only events (and checkpoints) with seq >= fromSeq. */
+  readonly fromSeq?: number;
+  /** Only events whose `at` is at or after this ISO 8601 time (checkpoints are all kept). */
+  readonly since?: string;
+}
+
 export interface Store {
   insertToken(record: TokenRecord): Promise<void>;
   getToken(tokenId: string): Promise<TokenRecord | undefined>;
@@ -44,5 +71,19 @@ export interface Store {
   revokeToken(tokenId: string, at: number): Promise<boolean>;
   /** The subset of the given ids that are revoked now (used by running sessions to end promptly). */
   revokedAmong(tokenIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Appends to the audit chain of `instance` in one durable transaction that holds the write lock
+   * while it reads the head, so several processes may append to the same chain. `build` receives
+   * the stored head and must return events that continue it; if `build` throws or the write fails,
+   * nothing is stored and the promise rejects.
+   */
+  appendAudit(instance: string, build: (head: AuditHead) => AuditAppend): Promise<AuditAppend>;
+  /**
+   * Stored audit events in seq order, filtered by the options; checkpoints are those of the
+   * instance(s) whatever fromSeq/since say, so a partial read keeps the checkpoint that anchors it.
+   */
+  readAudit(
+    options?: ReadAuditOptions,
+  ): Promise<{ events: ChainedAuditEvent[]; checkpoints: AuditCheckpoint[] }>;
   close(): Promise<void>;
 }

@@ -448,6 +448,31 @@ describe('operations: health, metrics, shutdown and the serve command', () => {
     expect(await acceptsTcp(ports.postgres.port)).toBe(false);
     expect(await acceptsTcp(ports.http.port)).toBe(false);
     await expect.poll(upstreamBackends, { timeout: 3000 }).toBe(0);
+
+    // The audit trail of the run: start-up, the CLI's token, the session; all signed at shutdown.
+    const exported = await run(process.execPath, [...CLI, 'audit', 'export', '--config', configPath], {
+      cwd: REPO_ROOT,
+      env: cliEnv(),
+    });
+    const events = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; kind?: string; what?: Record<string, unknown> })
+      .filter((line) => line.type === 'event');
+    expect(events.map((e) => e.kind)).toEqual([
+      'config.loaded',
+      'token.issued',
+      'session.started',
+      'session.ended',
+    ]);
+    expect(events[0]?.what?.policySha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(exported.stdout).not.toContain(db.users.scram.password);
+    expect(events[3]?.what).toMatchObject({ reason: 'ended-by-gateway', sqlState: '57P01' });
+    const verified = await run(process.execPath, [...CLI, 'audit', 'verify', '--config', configPath], {
+      cwd: REPO_ROOT,
+      env: cliEnv(),
+    });
+    expect(verified.stdout).toMatch(/^verified 4 events of ".+", last checkpoint at seq 4\n$/);
   }, 60_000);
 
   it.each([

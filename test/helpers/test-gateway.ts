@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import type { ClientConfig } from 'pg';
+import type { AuditLog } from '../../src/audit/audit-log.js';
 import type { AirlockConfig } from '../../src/config/config-types.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { type IssuedToken, issueToken } from '../../src/identity/issue-token.js';
@@ -44,6 +45,8 @@ export interface TestGatewayOptions {
   readonly now?: () => number;
   /** Point the upstream at another port (e.g. a closed one). */
   readonly upstreamPort?: number;
+  /** Builds the audit log the gateway records to, on the gateway's store (default: none, nothing recorded). */
+  readonly audit?: (store: SqliteStore) => AuditLog;
 }
 
 export interface TestGateway {
@@ -109,12 +112,14 @@ export async function startTestGateway(
   });
   const store = new SqliteStore(':memory:');
   const now = options.now ?? Date.now;
+  const audit = options.audit?.(store);
   const gateway = await startGateway({
     config,
     store,
     logger: createLogger('debug', sink),
     now,
     guard: options.guard ?? (options.policy ? createPolicyGuard(config) : allowAllGuard),
+    ...(audit === undefined ? {} : { audit }),
   });
   const host = '127.0.0.1';
   const port = gateway.postgres.port;

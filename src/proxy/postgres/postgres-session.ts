@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import type { AuditEventBody } from '../../audit/audit-event.js';
+import type { AuditLog } from '../../audit/audit-log.js';
 import type { AirlockConfig } from '../../config/config-types.js';
 import type { GatewayMetrics } from '../../observability/gateway-metrics.js';
 import type { Logger } from '../../observability/logger.js';
@@ -39,6 +41,8 @@ export interface PostgresSessionContext {
   readonly isShuttingDown: () => boolean;
   /** Aborted when the shutdown grace is over: connections still starting up are refused with 57P01. */
   readonly shutdownDeadline: AbortSignal;
+  /** Where connection and session events are recorded; absent, nothing is recorded. */
+  readonly audit?: AuditLog;
 }
 
 export interface ServeOptions {
@@ -56,7 +60,8 @@ export async function servePostgresConnection(
   options: ServeOptions = { overLimit: false },
 ): Promise<void> {
   const sessionId = `s_${randomBytes(6).toString('hex')}`;
-  const log = ctx.logger.child({ sessionId, client: `${tcp.remoteAddress}:${tcp.remotePort}` });
+  const client = `${tcp.remoteAddress}:${tcp.remotePort}`;
+  const log = ctx.logger.child({ sessionId, client });
   tcp.setNoDelay(true);
   tcp.on('error', (error) => log.debug({ err: error.message }, 'agent socket error'));
 
@@ -79,6 +84,7 @@ export async function servePostgresConnection(
 
   let upstreamSession: UpstreamSession | null = null;
   let sessionGuard: SessionGuard | null = null;
+  let authenticated: TokenRecord | null = null;
   try {
     const handshake = await runClientHandshake(tcp, {
       config: ctx.config,
@@ -106,6 +112,7 @@ export async function servePostgresConnection(
     clearTimeout(deadline);
     agentSocket = handshake.socket;
     const token = handshake.token;
+    authenticated = token;
     if (ctx.isShuttingDown()) throw PgError.shuttingDown();
     const upstream = ctx.config.upstreams[token.upstream];
     if (upstream === undefined) throw PgError.unknownUpstream(token.upstream);
@@ -149,6 +156,12 @@ export async function servePostgresConnection(
       'session started',
     );
     ctx.metrics.sessionsTotal.inc({ outcome: 'authenticated' });
+    recordAudit(ctx, log, {
+      kind: 'session.started',
+      ...auditIdentity(token),
+      where: { sessionId, client, upstream: token.upstream },
+      what: { tls: handshake.tls, auth: handshake.authMethod },
+    });
     await relaySession(
       agentSocket,
       upstreamSession,
@@ -158,13 +171,44 @@ export async function servePostgresConnection(
       handshake.leftover,
       ctx,
       log,
+      client,
     );
   } catch (error) {
     endStartupPhase();
     upstreamSession?.tcp.destroy();
     sessionGuard?.close();
-    handleStartupFailure(error, agentSocket, ctx, log, sessionId);
+    const refusal = handleStartupFailure(error, agentSocket, ctx, log, sessionId);
+    if (refusal !== null) {
+      recordAudit(ctx, log, {
+        kind: 'connection.refused',
+        ...(authenticated === null ? {} : auditIdentity(authenticated)),
+        where: {
+          sessionId,
+          client,
+          ...(authenticated === null ? {} : { upstream: authenticated.upstream }),
+        },
+        what: { sqlState: refusal.code, message: refusal.message },
+      });
+    }
   }
+}
+
+/** The who and why of a token, as audit events carry them (never its secret or verifier). */
+function auditIdentity(token: TokenRecord): Pick<AuditEventBody, 'who' | 'why'> {
+  return {
+    who: { tokenId: token.tokenId, subject: token.subject, role: token.role },
+    why: { reason: token.reason, runId: token.runId },
+  };
+}
+
+/**
+ * Records a connection or session event without holding up the session: the write is group
+ * committed in the background, and a failure is logged with the session id.
+ */
+function recordAudit(ctx: PostgresSessionContext, log: Logger, body: Omit<AuditEventBody, 'at'>): void {
+  ctx.audit?.record(body).catch((error: unknown) => {
+    log.error({ err: String(error), event: body.kind }, 'audit event could not be recorded');
+  });
 }
 
 /** Settings the gateway's SQL analysis depends on; the server reports both at startup. */
@@ -212,6 +256,7 @@ function relaySession(
   clientLeftover: Buffer,
   ctx: PostgresSessionContext,
   log: Logger,
+  client: string,
 ): Promise<void> {
   const upstream = ctx.config.upstreams[identity.upstream]!;
   const started = ctx.now();
@@ -245,7 +290,19 @@ function relaySession(
         ctx.registry.remove(live);
         ctx.metrics.sessionsActive.dec();
         if (reason.kind === 'agent-protocol-error') ctx.metrics.protocolErrors.inc();
-        logRelayEnd(reason, log, ctx.now() - started);
+        const durationMs = ctx.now() - started;
+        logRelayEnd(reason, log, durationMs);
+        recordAudit(ctx, log, {
+          kind: 'session.ended',
+          who: { tokenId: identity.tokenId, subject: identity.subject, role: identity.role },
+          why: { reason: identity.reason, runId: identity.runId },
+          where: { sessionId: identity.sessionId, client, upstream: identity.upstream },
+          what: {
+            reason: reason.kind,
+            durationMs: Math.round(durationMs),
+            ...('error' in reason ? { sqlState: reason.error.code } : {}),
+          },
+        });
         resolve();
       },
     });
@@ -300,13 +357,14 @@ function logRelayEnd(reason: RelayEnd, log: Logger, durationMs: number): void {
   }
 }
 
+/** Refuses the connection as `error` calls for; returns the error sent to the agent (null when none was). */
 function handleStartupFailure(
   error: unknown,
   socket: Duplex,
   ctx: PostgresSessionContext,
   log: Logger,
   sessionId: string,
-): void {
+): PgError | null {
   if (error instanceof PgError) {
     if (error.code === '28P01' || error.code === '28000')
       ctx.metrics.authFailures.inc({ reason: error.code });
@@ -314,7 +372,7 @@ function handleStartupFailure(
     ctx.metrics.sessionsTotal.inc({ outcome: 'rejected' });
     log.info({ code: error.code, message: error.message }, 'connection refused');
     refuse(socket, error);
-    return;
+    return error;
   }
   if (error instanceof UpstreamConnectError) {
     ctx.metrics.sessionsTotal.inc({ outcome: 'upstream-unavailable' });
@@ -322,16 +380,19 @@ function handleStartupFailure(
       { upstream: error.upstream, detail: error.detail, sqlState: error.sqlState },
       'upstream unavailable',
     );
-    refuse(socket, PgError.upstreamUnavailable(error.upstream));
-    return;
+    const refusal = PgError.upstreamUnavailable(error.upstream);
+    refuse(socket, refusal);
+    return refusal;
   }
   if (error instanceof HandshakeClosedError) {
     log.debug({ reason: error.message }, 'connection closed during startup');
     socket.destroy();
-    return;
+    return null;
   }
   log.error({ err: error instanceof Error ? error.stack : String(error) }, 'startup failed');
-  refuse(socket, PgError.internal(sessionId));
+  const refusal = PgError.internal(sessionId);
+  refuse(socket, refusal);
+  return refusal;
 }
 
 /** Sends a FATAL error and closes, without waiting on a peer that may not read. */
