@@ -1,20 +1,10 @@
 /** `airlock token …` and `airlock audit …` as real child processes on a temporary config, store and key. */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(PROJECT_ROOT, 'src/cli/main.ts');
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CliResult, runAirlockCli } from '../../test/helpers/run-cli.js';
 
 let dir: string;
 let configPath: string;
@@ -22,13 +12,7 @@ let dbPath: string;
 let keyPath: string;
 
 function airlock(...args: string[]): CliResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runAirlockCli(args);
 }
 
 function issue(subject: string): string {

@@ -1,34 +1,15 @@
 /** `airlock policy check|lint` run as a real child process: output, facts and the exit codes CI relies on. */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RealPostgres, startRealPostgres } from '../../test/helpers/real-postgres.js';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(PROJECT_ROOT, 'src/cli/main.ts');
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CliResult, runAirlockCli } from '../../test/helpers/run-cli.js';
 
 let dir: string;
 
-function airlock(args: readonly string[], input?: string): CliResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    input,
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const airlock = runAirlockCli;
 
 /** Writes a config with the given `roles:` lines (indented by two spaces) and returns its path. */
 function writeConfig(fileName: string, roleLines: readonly string[]): string {

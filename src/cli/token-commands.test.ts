@@ -1,31 +1,15 @@
 /** `airlock token …` run as a real child process against a temporary config and SQLite store. */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(PROJECT_ROOT, 'src/cli/main.ts');
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type CliResult, runAirlockCli } from '../../test/helpers/run-cli.js';
 
 let dir: string;
 let configPath: string;
 
 function airlock(...args: string[]): CliResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runAirlockCli(args);
 }
 
 /** Runs with the temp config; fails the test with the CLI's stderr when the exit code differs. */
