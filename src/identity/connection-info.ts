@@ -1,4 +1,5 @@
 /** Turns an issued token into what an agent needs to connect: fields, a URL and a ready psql command. */
+import { isLoopbackHost } from '../config/loopback-host.js';
 import type { IssuedToken } from './issue-token.js';
 
 /** Everything a client needs to reach the gateway with this token (includes the secret: show once). */
@@ -31,7 +32,7 @@ export function buildConnectionInfo(
   options?: { readonly sslmode?: string },
 ): ConnectionInfo {
   const host = isWildcard(listen.host) ? '127.0.0.1' : listen.host;
-  const sslmode = options?.sslmode ?? (isLoopback(host) ? 'disable' : 'require');
+  const sslmode = options?.sslmode ?? (isLoopbackHost(host) ? 'disable' : 'require');
   const authority = `${encodeUrlPart(issued.tokenId)}:${encodeUrlPart(issued.secret)}@${urlHost(host)}:${listen.port}`;
   const url = `postgres://${authority}/${encodeUrlPart(issued.upstream)}`;
   return {
@@ -53,11 +54,6 @@ export function buildConnectionInfo(
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
-}
-
-function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
 
 function urlHost(host: string): string {

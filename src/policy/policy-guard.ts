@@ -8,6 +8,7 @@ import type { AirlockConfig } from '../config/config-types.js';
 import type { Guard, GuardBatch, GuardVerdict, SessionGuard, SessionIdentity } from '../proxy/guard.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { decideAnalysis } from './decide.js';
+import { quoteIdentifier } from './identifier-text.js';
 import type { AnalysisResult, PolicyDecision, RolePolicy, StatementFacts } from './policy-types.js';
 
 const ALLOW: GuardVerdict = Object.freeze({ action: 'allow' });
@@ -167,9 +168,4 @@ function refuseEverything(reason: string): SessionGuard {
     checkBatch: () => deny(reason, 'fail-closed', 'Ask an operator to check the gateway configuration.'),
     close: () => {},
   };
-}
-
-/** Double-quotes an identifier when it is not a plain lower-case name. */
-function quoteIdentifier(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }

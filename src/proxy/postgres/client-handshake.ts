@@ -3,10 +3,11 @@
  * StartupMessage checks, and token authentication. Ends with an authenticated token or a PgError.
  * Sequence: docs in src/wire/postgres/README.md.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { AirlockConfig } from '../../config/config-types.js';
+import { isLoopbackHost } from '../../config/loopback-host.js';
 import { checkTokenUsable } from '../../identity/authenticate-token.js';
 import { isWellFormedTokenId } from '../../identity/token-format.js';
 import type { Store, TokenRecord } from '../../store/store.js';
@@ -84,7 +85,7 @@ export async function runClientHandshake(
         `unsupported frontend protocol ${packet.majorVersion}.${packet.minorVersion}: the gateway speaks 3.0`,
       );
     }
-    const loopback = isLoopback(tcp.remoteAddress);
+    const loopback = tcp.remoteAddress !== undefined && isLoopbackHost(tcp.remoteAddress);
     if (!encrypted && !loopback && !deps.config.listen.allowPlaintextRemote) throw PgError.tlsRequired();
 
     const checked = checkStartupParameters(packet.parameters);
@@ -145,12 +146,4 @@ async function upgradeToTls(tcp: net.Socket, context: tls.SecureContext): Promis
   });
   secure.setNoDelay?.(true);
   return secure;
-}
-
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  if (address === '::1') return true;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return net.isIPv4(v4) && v4.startsWith('127.');
 }

@@ -111,10 +111,6 @@ export class PostgresRelay {
     return this.progress.busy;
   }
 
-  get transactionStatus(): TransactionStatus {
-    return this.status;
-  }
-
   /** Wires the sockets and processes any bytes that arrived during the handshake. */
   start(): void {
     const { client, upstream } = this.options;
