@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { type ServerType, serve } from '@hono/node-server';
 import { createHttpApi } from './api/http-api.js';
 import type { AuditLog } from './audit/audit-log.js';
+import { auditedGuard } from './audit/audited-guard.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
@@ -26,7 +27,10 @@ export interface GatewayDeps {
   readonly guard?: Guard;
   readonly now?: () => number;
   readonly metrics?: GatewayMetrics;
-  /** Records connection and session events; flushed (tail checkpointed) at close. Absent: nothing is recorded. */
+  /**
+   * Records connection, session and statement events (statements write-ahead: none runs unrecorded);
+   * flushed (tail checkpointed) at close. Absent: nothing is recorded.
+   */
   readonly audit?: AuditLog;
 }
 
@@ -56,10 +60,17 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   await loadSqlParser();
   const tlsContext =
     config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
+  const policyGuard = deps.guard ?? createPolicyGuard(config);
+  const guard =
+    deps.audit === undefined
+      ? policyGuard
+      : auditedGuard(policyGuard, deps.audit, (error, event, sessionId) =>
+          logger.error({ err: String(error), event, sessionId }, 'audit event could not be recorded'),
+        );
   const engine = new PostgresEngine({
     config,
     store,
-    guard: deps.guard ?? createPolicyGuard(config),
+    guard,
     registry,
     logger,
     metrics,

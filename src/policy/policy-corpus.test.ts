@@ -9,7 +9,7 @@ import { CATEGORIES, CORPUS, type CorpusCase, caseLabel } from '../../test/polic
 import { FIXTURE_ROLES, type FixtureRole, fixtureConfigYaml } from '../../test/policy/fixture-roles.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import { parseConfigText } from '../config/load-config.js';
-import type { GuardVerdict, SessionGuard, SessionIdentity } from '../proxy/guard.js';
+import type { GuardStatement, GuardVerdict, SessionGuard, SessionIdentity } from '../proxy/guard.js';
 import { analyzeSql } from './analyze-sql.js';
 import { decideAnalysis } from './decide.js';
 import { createPolicyGuard } from './policy-guard.js';
@@ -45,7 +45,11 @@ function openSession(role: FixtureRole): SessionGuard {
 
 /** The guard's answer for one simple Query (the policy guard always answers synchronously). */
 function checkSimple(session: SessionGuard, sql: string): GuardVerdict {
-  const verdict = session.checkBatch({ statements: [{ sql, via: 'simple-query' }] });
+  return check(session, { sql, via: 'simple-query' });
+}
+
+function check(session: SessionGuard, statement: GuardStatement): GuardVerdict {
+  const verdict = session.checkBatch({ statements: [statement] });
   if (verdict instanceof Promise) throw new Error('the policy guard answered asynchronously');
   return verdict;
 }
@@ -132,16 +136,25 @@ describe.each(FIXTURE_ROLES)('corpus: policy guard session (%s)', (role) => {
   it.each(cases.map((c) => [caseLabel(c), c] as const))('%s', (_label, c) => {
     const session = openSession(role);
     for (const statement of c.setup ?? []) {
-      expect(checkSimple(session, statement), `setup: ${statement}`).toEqual({ action: 'allow' });
+      expect(checkSimple(session, statement).action, `setup: ${statement}`).toBe('allow');
     }
     const verdict = checkSimple(session, c.sql);
     const context = `${c.why}\nverdict: ${JSON.stringify(verdict)}`;
     if (c.expect === 'allow') {
-      expect(verdict, context).toEqual({ action: 'allow' });
+      expect(verdict.action, context).toBe('allow');
+      // What the audit trail records: the message as sent, allowed.
+      expect(
+        verdict.statements?.map((s) => [s.sql, s.decision]),
+        context,
+      ).toEqual([[c.sql, 'allow']]);
       return;
     }
     expect(verdict.action, context).toBe('deny');
     if (verdict.action !== 'deny') return;
+    expect(
+      verdict.statements?.map((s) => [s.sql, s.decision]),
+      context,
+    ).toEqual([[c.sql, c.expect === 'approve' ? 'approve' : 'deny']]);
     expect(verdict.message, context).toMatch(/^airlock policy: /);
     if (c.refuses !== undefined) expect(verdict.message, context).toMatch(c.refuses);
     if (c.expect === 'approve') expect(verdict.message, context).toMatch(/approval.*not available yet/i);
@@ -162,8 +175,12 @@ describe.each(FIXTURE_ROLES)('corpus: policy guard session (%s)', (role) => {
   )('Parse of %s is judged like the simple query', (_label, c) => {
     const simple = checkSimple(openSession(role), c.sql);
     const session = openSession(role);
-    const parsed = session.checkBatch({ statements: [{ sql: c.sql, via: 'parse' }] });
-    expect(parsed).toEqual(simple);
+    const parsed = check(session, { sql: c.sql, via: 'parse' });
+    expect(parsed.action).toBe(simple.action);
+    if (parsed.action === 'deny' && simple.action === 'deny') {
+      expect(parsed.message).toBe(simple.message);
+      expect(parsed.statements?.map((s) => s.via)).toEqual(['parse']);
+    }
   });
 });
 

@@ -5,8 +5,17 @@
  * prepared text. Pure: no I/O.
  */
 import type { AirlockConfig } from '../config/config-types.js';
-import type { Guard, GuardBatch, GuardVerdict, SessionGuard, SessionIdentity } from '../proxy/guard.js';
+import type {
+  Guard,
+  GuardBatch,
+  GuardStatement,
+  GuardVerdict,
+  SessionGuard,
+  SessionIdentity,
+  StatementDecision,
+} from '../proxy/guard.js';
 import { AnalysisCache } from './analysis-cache.js';
+import { AnalysisSummaries, type AnalysisSummary } from './audit-summary.js';
 import { decideAnalysis } from './decide.js';
 import { quoteIdentifier } from './identifier-text.js';
 import type { AnalysisResult, PolicyDecision, RolePolicy, StatementFacts } from './policy-types.js';
@@ -15,12 +24,18 @@ const ALLOW: GuardVerdict = Object.freeze({ action: 'allow' });
 
 /** Builds the gateway's guard from the configured roles. */
 export function createPolicyGuard(config: AirlockConfig, cache = new AnalysisCache()): Guard {
+  const summaries = new Map<string, AnalysisSummaries>();
   return {
     openSession(session: SessionIdentity): SessionGuard {
       const role = config.roles[session.role];
       if (role === undefined)
         return refuseEverything(`role ${JSON.stringify(session.role)} is not configured`);
-      return new PolicySessionGuard(role.policy, cache);
+      let roleSummaries = summaries.get(session.role);
+      if (roleSummaries === undefined) {
+        roleSummaries = new AnalysisSummaries(role.policy);
+        summaries.set(session.role, roleSummaries);
+      }
+      return new PolicySessionGuard(role.policy, cache, roleSummaries);
     },
   };
 }
@@ -42,6 +57,7 @@ class PolicySessionGuard implements SessionGuard {
   constructor(
     private readonly policy: RolePolicy,
     private readonly cache: AnalysisCache,
+    private readonly summaries: AnalysisSummaries,
   ) {
     this.upstreamParameters = Object.freeze(pinnedUpstreamParameters(policy));
   }
@@ -50,22 +66,32 @@ class PolicySessionGuard implements SessionGuard {
     // PREPARE/DEALLOCATE earlier in the batch are seen by a later EXECUTE, but kept only if the whole
     // batch is allowed (a refused message runs nothing).
     const prepared = new PreparedNames(this.prepared);
+    let running: StatementDecision[] | undefined;
     for (const statement of batch.statements) {
       if (statement.via === 'execute' && statement.sql === '') {
         return deny(
           'Execute of an unknown prepared statement or portal',
           'fail-closed',
           'Parse the statement first.',
+          [decided(statement, 'deny', ['fail-closed'], undefined)],
         );
       }
       const analysis = this.cache.analyze(statement.sql, this.policy.searchPath);
       // A Parse only prepares the protocol statement; SQL-level PREPARE inside it takes effect at Execute.
       const resolved = prepared.resolve(analysis, statement.via !== 'parse');
       const decision = decideAnalysis(resolved, this.policy);
-      if (decision.action !== 'allow') return toVerdict(decision);
+      const summary = this.summaries.summarize(resolved);
+      if (decision.action !== 'allow') {
+        return toVerdict(decision, [decided(statement, decision.action, [decision.rule], summary)]);
+      }
+      // A Parse prepares; what runs is recorded at its Execute.
+      if (statement.via !== 'parse') {
+        running ??= [];
+        running.push(decided(statement, 'allow', summary.allowedBy, summary));
+      }
     }
     prepared.commit();
-    return ALLOW;
+    return running === undefined ? ALLOW : { action: 'allow', statements: running };
   }
 
   close(): void {
@@ -146,20 +172,46 @@ class PreparedNames {
 /** Features that read or change the session's prepared statement names. */
 const NAME_FEATURES: ReadonlySet<string> = new Set(['prepare', 'execute', 'deallocate', 'discard']);
 
-function toVerdict(decision: Exclude<PolicyDecision, { action: 'allow' }>): GuardVerdict {
+function toVerdict(
+  decision: Exclude<PolicyDecision, { action: 'allow' }>,
+  statements: readonly StatementDecision[],
+): GuardVerdict {
   if (decision.action === 'approve') {
     return deny(
       `${decision.reason}; human approval is not available yet, so it is refused`,
       decision.rule,
       'Ask an operator to run it, or to change the role if agents should do it unattended.',
+      statements,
     );
   }
-  return deny(decision.reason, decision.rule, decision.hint);
+  return deny(decision.reason, decision.rule, decision.hint, statements);
 }
 
-function deny(reason: string, rule: string, hint: string): GuardVerdict {
+function deny(
+  reason: string,
+  rule: string,
+  hint: string,
+  statements?: readonly StatementDecision[],
+): GuardVerdict {
   const cited = reason.includes(rule) ? reason : `${reason} (${rule})`;
-  return { action: 'deny', message: `airlock policy: ${cited}`, hint };
+  return { action: 'deny', message: `airlock policy: ${cited}`, hint, statements };
+}
+
+/** The audit record of one decided statement. */
+function decided(
+  statement: GuardStatement,
+  decision: StatementDecision['decision'],
+  rules: readonly string[],
+  summary: AnalysisSummary | undefined,
+): StatementDecision {
+  const record: StatementDecision = {
+    sql: statement.sql,
+    via: statement.via,
+    decision,
+    rules,
+    accesses: summary?.accesses ?? [],
+  };
+  return statement.params === undefined ? record : { ...record, params: statement.params };
 }
 
 function refuseEverything(reason: string): SessionGuard {

@@ -12,6 +12,7 @@ export interface SessionIdentity {
   readonly subject: string;
   readonly reason: string;
   readonly runId: string | null;
+  /** `address:port` of the agent's TCP connection. */
   readonly clientAddress: string;
   /** Epoch ms when the token stops being valid. */
   readonly expiresAt: number;
@@ -20,10 +21,12 @@ export interface SessionIdentity {
 /** How a statement reached the gateway. */
 export type StatementVia = 'simple-query' | 'parse' | 'execute' | 'function-call';
 
-/** One statement as the guard sees it: its SQL text and how it arrived. */
+/** One statement as the guard sees it: its SQL text, how it arrived and, for Execute, its bound values. */
 export interface GuardStatement {
   readonly sql: string;
   readonly via: StatementVia;
+  /** Execute only: the parameter values bound to the portal (text, or `\x…` hex for binary; null for NULL). */
+  readonly params?: readonly (string | null)[];
 }
 
 /** A unit the client sent together: one simple Query, or one extended-protocol batch up to Sync/Flush. */
@@ -31,14 +34,56 @@ export interface GuardBatch {
   readonly statements: readonly GuardStatement[];
 }
 
+/** One table a statement reads or changes, e.g. `{ table: 'public.orders', operation: 'update' }`. */
+export interface TableAccess {
+  readonly table: string;
+  readonly operation: string;
+}
+
+/** What the guard decided about one statement, as the audit trail records it. */
+export interface StatementDecision {
+  readonly sql: string;
+  readonly via: StatementVia;
+  readonly decision: 'allow' | 'deny' | 'approve';
+  /** The deny/approve rule that decided it, or the allow rules that granted its table accesses. */
+  readonly rules: readonly string[];
+  readonly accesses: readonly TableAccess[];
+  readonly params?: readonly (string | null)[];
+}
+
+/** How one statement sent upstream ended, in the order the upstream answered. */
+export type StatementOutcome =
+  | { readonly kind: 'complete'; readonly tag: string; readonly atMs: number }
+  | { readonly kind: 'empty'; readonly atMs: number }
+  | { readonly kind: 'suspended'; readonly atMs: number }
+  | { readonly kind: 'error'; readonly sqlState: string; readonly atMs: number };
+
+/** The upstream's answers to one allowed batch, reported once its ReadyForQuery arrived. */
+export interface BatchResult {
+  /** performance.now() when the batch was forwarded. */
+  readonly forwardedAtMs: number;
+  /** One per statement that ran, in order; the upstream skips what follows an error up to Sync. */
+  readonly outcomes: readonly StatementOutcome[];
+}
+
 export type GuardVerdict =
-  | { readonly action: 'allow' }
+  | {
+      readonly action: 'allow';
+      /** The statements of the batch that run upstream (a Parse alone runs nothing). */
+      readonly statements?: readonly StatementDecision[];
+      /** Called once with the upstream's answers, when the batch's ReadyForQuery has arrived. */
+      readonly finished?: (result: BatchResult) => void;
+    }
   | {
       readonly action: 'deny';
       /** What was refused and by which rule, shown to the agent. */
       readonly message: string;
       /** What the agent can do about it. */
       readonly hint: string;
+      /** SQLSTATE shown to the agent; default 42501 (insufficient_privilege). */
+      readonly sqlState?: string;
+      /** The statement that was refused, for the audit trail. */
+      readonly statements?: readonly StatementDecision[];
     };
 
 /** The guard of one session: decides each batch, may keep per-session state (e.g. SQL PREPARE names). */

@@ -463,16 +463,20 @@ describe('operations: health, metrics, shutdown and the serve command', () => {
       'config.loaded',
       'token.issued',
       'session.started',
+      'statement.decided',
+      'statement.finished',
       'session.ended',
     ]);
     expect(events[0]?.what?.policySha256).toMatch(/^[0-9a-f]{64}$/);
     expect(exported.stdout).not.toContain(db.users.scram.password);
-    expect(events[3]?.what).toMatchObject({ reason: 'ended-by-gateway', sqlState: '57P01' });
+    expect(events[3]?.what).toMatchObject({ sql: 'select current_user as who', decision: 'allow' });
+    expect(events[4]?.what).toMatchObject({ outcome: 'ok', commandTags: ['SELECT 1'], rows: 1 });
+    expect(events[5]?.what).toMatchObject({ reason: 'ended-by-gateway', sqlState: '57P01' });
     const verified = await run(process.execPath, [...CLI, 'audit', 'verify', '--config', configPath], {
       cwd: REPO_ROOT,
       env: cliEnv(),
     });
-    expect(verified.stdout).toMatch(/^verified 4 events of ".+", last checkpoint at seq 4\n$/);
+    expect(verified.stdout).toMatch(/^verified 6 events of ".+", last checkpoint at seq 6\n$/);
   }, 60_000);
 
   it.each([

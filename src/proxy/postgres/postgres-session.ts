@@ -125,7 +125,7 @@ export async function servePostgresConnection(
       subject: token.subject,
       reason: token.reason,
       runId: token.runId,
-      clientAddress: tcp.remoteAddress ?? 'unknown',
+      clientAddress: client,
       expiresAt: token.expiresAt,
     };
     sessionGuard = ctx.guard.openSession(identity);

@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
+import type { StatementEndKind } from '../../wire/postgres/backend-stream-scanner.js';
 import { BackendStreamScanner } from '../../wire/postgres/backend-stream-scanner.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import { decodeFunctionCallOid, decodeQuery } from '../../wire/postgres/frontend-decoders.js';
@@ -12,7 +13,14 @@ import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/messa
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
 import { Backend, Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
-import type { GuardStatement, GuardVerdict, SessionGuard, SessionIdentity } from '../guard.js';
+import type {
+  BatchResult,
+  GuardStatement,
+  GuardVerdict,
+  SessionGuard,
+  SessionIdentity,
+  StatementOutcome,
+} from '../guard.js';
 import { StatementTracker } from './statement-tracker.js';
 import { UpstreamProgress } from './upstream-progress.js';
 
@@ -67,6 +75,14 @@ const END_BOUNDARY_WAIT_MS = 3000;
 /** Upstream messages the relay handles itself instead of passing through untouched. */
 const INTERCEPTED = new Set([Backend.NotificationResponse]);
 
+/** An allowed batch whose statements' outcomes the guard asked to hear about. */
+interface ReportedBatch {
+  readonly finished: (result: BatchResult) => void;
+  /** Statements that end with an outcome (its Executes); undefined for a Query (all until ReadyForQuery). */
+  readonly expects: number | undefined;
+  forwardedAtMs: number;
+}
+
 /** A stretch of upstream messages handled one by one; `onFrame` returns a continuation when done. */
 interface Interlude {
   readonly framer: MessageFramer;
@@ -78,7 +94,9 @@ export class PostgresRelay {
   private readonly framer: MessageFramer;
   private readonly scanner: BackendStreamScanner;
   private readonly tracker = new StatementTracker();
-  private readonly progress = new UpstreamProgress();
+  private readonly progress = new UpstreamProgress<ReportedBatch>();
+  /** Statement outcomes seen since the last ReadyForQuery, for the batches that ReadyForQuery closes. */
+  private outcomes: StatementOutcome[] = [];
   private batch: Frame[] = [];
   private batchStatements: GuardStatement[] = [];
   /** Frames received while the relay was blocked (guard pending or waiting to inject an error). */
@@ -101,6 +119,7 @@ export class PostgresRelay {
         onReadyForQuery: (status) => this.readyForQuery(status),
         onErrorResponse: () => options.observer.upstreamError(),
         onCopyInResponse: () => this.progress.receivedCopyIn(),
+        onStatementEnd: (kind, detail) => this.statementEnded(kind, detail),
       },
       INTERCEPTED,
     );
@@ -272,11 +291,21 @@ export class PostgresRelay {
   private apply(verdict: GuardVerdict, frames: Frame[], ends: BatchEnd): void {
     if (verdict.action === 'allow') {
       this.tracker.commit();
-      this.forward(joinFrames(frames), ends);
+      const reported =
+        verdict.finished === undefined
+          ? undefined
+          : {
+              finished: verdict.finished,
+              expects: ends === 'query' ? undefined : countExecutes(frames),
+              forwardedAtMs: 0,
+            };
+      this.forward(joinFrames(frames), ends, reported);
       return;
     }
     this.tracker.rollback();
-    const error = encodeErrorResponse(PgError.statementDenied(verdict.message, verdict.hint));
+    const error = encodeErrorResponse(
+      PgError.statementDenied(verdict.message, verdict.hint, verdict.sqlState),
+    );
     // The error must reach the agent after the answers to everything it sent before: hold the agent
     // until the upstream has answered, then inject the error and let the upstream close the batch.
     this.blocked = true;
@@ -328,9 +357,11 @@ export class PostgresRelay {
     this.forward(ABORT_TRANSACTION, 'query');
   }
 
-  private forward(bytes: Buffer, ends: BatchEnd): void {
-    if (ends === 'flush') this.progress.sentFlushBatch();
-    else this.progress.sentExpectingReady(ends, performance.now());
+  private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch): void {
+    const now = performance.now();
+    if (reported !== undefined) reported.forwardedAtMs = now;
+    if (ends === 'flush') this.progress.sentFlushBatch(reported);
+    else this.progress.sentExpectingReady(ends, now, reported);
     this.writeUpstream(bytes);
   }
 
@@ -400,8 +431,51 @@ export class PostgresRelay {
 
   private readyForQuery(status: TransactionStatus): void {
     this.status = status;
-    const seconds = this.progress.receivedReady(performance.now());
-    if (seconds !== undefined) this.options.observer.statementFinished(seconds);
+    const now = performance.now();
+    const answered = this.progress.receivedReady();
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    if (answered === undefined) return;
+    this.options.observer.statementFinished((now - answered.sentAt) / 1000);
+    if (answered.batches.length > 0) this.reportOutcomes(answered.batches, outcomes);
+  }
+
+  private statementEnded(kind: StatementEndKind, detail: string): void {
+    const atMs = performance.now();
+    this.outcomes.push(
+      kind === 'complete'
+        ? { kind, tag: detail, atMs }
+        : kind === 'error'
+          ? { kind, sqlState: detail, atMs }
+          : { kind, atMs },
+    );
+  }
+
+  /**
+   * Gives each batch its statements' outcomes, in order: an extended batch one per Execute, a Query all
+   * that remain. After an error the upstream skips to Sync, so the batches after it get none.
+   */
+  private reportOutcomes(batches: readonly ReportedBatch[], outcomes: readonly StatementOutcome[]): void {
+    let next = 0;
+    let failed = false;
+    for (const batch of batches) {
+      const mine: StatementOutcome[] = [];
+      while (
+        !failed &&
+        next < outcomes.length &&
+        (batch.expects === undefined || mine.length < batch.expects)
+      ) {
+        const outcome = outcomes[next++]!;
+        mine.push(outcome);
+        if (outcome.kind === 'error') failed = true;
+      }
+      try {
+        batch.finished({ forwardedAtMs: batch.forwardedAtMs, outcomes: mine });
+      } catch (error) {
+        this.failInternally(error);
+        return;
+      }
+    }
   }
 
   private writeClient(bytes: Buffer): void {
@@ -498,6 +572,12 @@ export class PostgresRelay {
     }, END_BOUNDARY_WAIT_MS).unref();
     this.options.onClosed(reason);
   }
+}
+
+function countExecutes(frames: readonly Frame[]): number {
+  let count = 0;
+  for (const frame of frames) if (frame.type === Frontend.Execute) count++;
+  return count;
 }
 
 /** The bytes of consecutive frames: one view when they sit back to back in the same chunk, else a copy. */

@@ -5,7 +5,7 @@ import { cstr, int16, int32 } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import type { Frame } from '../../wire/postgres/message-framer.js';
 import type { GuardStatement } from '../guard.js';
-import { StatementTracker } from './statement-tracker.js';
+import { RECORDED_PARAM_BYTES, StatementTracker } from './statement-tracker.js';
 
 /** A frame as the framer would produce it: type byte, Int32 length, body. */
 function frame(type: string, ...body: Buffer[]): Frame {
@@ -18,6 +18,20 @@ const parse = (statement: string, sql: string): Frame => frame('P', cstr(stateme
 /** Bind with no parameters and default result formats. */
 const bind = (portal: string, statement: string): Frame =>
   frame('B', cstr(portal), cstr(statement), int16(0), int16(0), int16(0));
+/** Bind with values: strings are text-format values, buffers binary, null is NULL. */
+const bindValues = (portal: string, statement: string, values: (string | Buffer | null)[]): Frame =>
+  frame(
+    'B',
+    cstr(portal),
+    cstr(statement),
+    int16(values.length),
+    ...values.map((v) => int16(Buffer.isBuffer(v) ? 1 : 0)),
+    int16(values.length),
+    ...values.flatMap((v) =>
+      v === null ? [int32(-1)] : [int32(Buffer.byteLength(v)), Buffer.isBuffer(v) ? v : Buffer.from(v)],
+    ),
+    int16(0),
+  );
 const execute = (portal: string, maxRows = 0): Frame => frame('E', cstr(portal), int32(maxRows));
 const close = (target: 'S' | 'P', name: string): Frame => frame('C', Buffer.from(target), cstr(name));
 const describeTarget = (target: string, name: string): Frame => frame('D', Buffer.from(target), cstr(name));
@@ -46,7 +60,7 @@ describe('StatementTracker', () => {
     );
     expect(out).toEqual([
       { sql: 'SELECT * FROM orders WHERE id = $1', via: 'parse' },
-      { sql: 'SELECT * FROM orders WHERE id = $1', via: 'execute' },
+      { sql: 'SELECT * FROM orders WHERE id = $1', via: 'execute', params: [] },
     ]);
   });
 
@@ -54,7 +68,7 @@ describe('StatementTracker', () => {
     const tracker = new StatementTracker();
     expect(feed(tracker, parse('', 'SELECT 1'), bind('', ''), execute(''))).toEqual([
       { sql: 'SELECT 1', via: 'parse' },
-      { sql: 'SELECT 1', via: 'execute' },
+      { sql: 'SELECT 1', via: 'execute', params: [] },
     ]);
   });
 
@@ -63,8 +77,8 @@ describe('StatementTracker', () => {
     feed(tracker, parse('s', 'SELECT n FROM big'), bind('cur', 's'), execute('cur', 100));
     tracker.commit();
     expect(feed(tracker, execute('cur', 100), execute('cur', 100))).toEqual([
-      { sql: 'SELECT n FROM big', via: 'execute' },
-      { sql: 'SELECT n FROM big', via: 'execute' },
+      { sql: 'SELECT n FROM big', via: 'execute', params: [] },
+      { sql: 'SELECT n FROM big', via: 'execute', params: [] },
     ]);
   });
 
@@ -74,6 +88,29 @@ describe('StatementTracker', () => {
     expect(sqlOfPortal(tracker, 'p')).toBe('SELECT 1');
     feed(tracker, bind('p2', ''));
     expect(sqlOfPortal(tracker, 'p2')).toBe('DELETE FROM t');
+  });
+
+  it('hands the guard the values bound to the executed portal, as the audit trail records them', () => {
+    const tracker = new StatementTracker();
+    const long = 'x'.repeat(RECORDED_PARAM_BYTES + 10);
+    const out = feed(
+      tracker,
+      parse('s', 'SELECT $1, $2, $3, $4'),
+      bindValues('p', 's', ['alice', Buffer.from([0xde, 0xad]), null, long]),
+      execute('p'),
+    );
+    expect(out[1]?.params).toEqual([
+      'alice',
+      '\\xdead',
+      null,
+      `${'x'.repeat(RECORDED_PARAM_BYTES)}…[${RECORDED_PARAM_BYTES + 10} bytes]`,
+    ]);
+  });
+
+  it('refuses a Bind whose values overrun the message', () => {
+    const tracker = new StatementTracker();
+    const lying = frame('B', cstr(''), cstr(''), int16(0), int16(1), int32(100), Buffer.from('ab'), int16(0));
+    expect(() => feed(tracker, parse('', 'SELECT $1'), lying)).toThrow(MalformedMessageError);
   });
 
   it('gives empty SQL for Execute of a portal it never saw', () => {
@@ -122,7 +159,9 @@ describe('StatementTracker', () => {
       expect(sqlOfPortal(tracker, 'x')).toBe('SELECT 1');
       feed(tracker, parse('y', 'SELECT 2'), bind('y', 'y'), close('P', 'y'));
       expect(sqlOfPortal(tracker, 'y')).toBe('');
-      expect(feed(tracker, bind('z', 'y'), execute('z'))).toEqual([{ sql: 'SELECT 2', via: 'execute' }]);
+      expect(feed(tracker, bind('z', 'y'), execute('z'))).toEqual([
+        { sql: 'SELECT 2', via: 'execute', params: [] },
+      ]);
     });
 
     it('Close of a name it never saw is harmless', () => {

@@ -5,7 +5,8 @@
  */
 
 import {
-  decodeBindNames,
+  type BindMessage,
+  decodeBind,
   decodeExecute,
   decodeParse,
   decodeTargetName,
@@ -16,10 +17,19 @@ import type { GuardStatement } from '../guard.js';
 
 type Undo = () => void;
 
+/** A portal: the SQL of the statement it was bound from and its parameter values as recorded. */
+interface Portal {
+  readonly sql: string;
+  readonly params: readonly (string | null)[];
+}
+
+/** Parameter values longer than this (in bytes) are recorded cut, with their full length. */
+export const RECORDED_PARAM_BYTES = 2048;
+
 /** Name → SQL maps for statements and portals ('' is the unnamed one). */
 export class StatementTracker {
   private readonly statements = new Map<string, string>();
-  private readonly portals = new Map<string, string>();
+  private readonly portals = new Map<string, Portal>();
   private undo: Undo[] = [];
 
   /** Records the effect of one extended-protocol frame and appends what the guard must judge. */
@@ -32,23 +42,25 @@ export class StatementTracker {
         return;
       }
       case Frontend.Bind: {
-        const { portalName, statementName } = decodeBindNames(frame.body);
+        const bind = decodeBind(frame.body);
         // An unknown statement makes the upstream fail the Bind; keep the portal unknown too.
-        const sql = this.statements.get(statementName);
-        if (sql === undefined) this.remove(this.portals, portalName);
-        else this.set(this.portals, portalName, sql);
+        const sql = this.statements.get(bind.statementName);
+        if (sql === undefined) this.remove(this.portals, bind.portalName);
+        else this.set(this.portals, bind.portalName, { sql, params: recordedParams(bind) });
         return;
       }
       case Frontend.Execute: {
         const { portalName } = decodeExecute(frame.body);
-        const sql = this.portals.get(portalName);
+        const portal = this.portals.get(portalName);
         // Executing an unknown portal fails upstream; the guard still sees that something was attempted.
-        out.push({ sql: sql ?? '', via: 'execute' });
+        if (portal === undefined) out.push({ sql: '', via: 'execute' });
+        else out.push({ sql: portal.sql, via: 'execute', params: portal.params });
         return;
       }
       case Frontend.Close: {
         const { target, name } = decodeTargetName(frame.body, 'Close');
-        this.remove(target === 'S' ? this.statements : this.portals, name);
+        if (target === 'S') this.remove(this.statements, name);
+        else this.remove(this.portals, name);
         return;
       }
       case Frontend.Describe:
@@ -70,16 +82,29 @@ export class StatementTracker {
     this.undo = [];
   }
 
-  private set(map: Map<string, string>, name: string, sql: string): void {
+  private set<T>(map: Map<string, T>, name: string, value: T): void {
     const before = map.get(name);
-    map.set(name, sql);
+    map.set(name, value);
     this.undo.push(() => (before === undefined ? map.delete(name) : map.set(name, before)));
   }
 
-  private remove(map: Map<string, string>, name: string): void {
+  private remove<T>(map: Map<string, T>, name: string): void {
     const before = map.get(name);
     if (before === undefined) return;
     map.delete(name);
     this.undo.push(() => map.set(name, before));
   }
+}
+
+/**
+ * Bound values as the audit trail shows them: text as sent, binary as `\x` hex, NULL as null; values
+ * over RECORDED_PARAM_BYTES are cut there and marked with their full length.
+ */
+function recordedParams(bind: BindMessage): (string | null)[] {
+  return bind.values.map(({ format, value }) => {
+    if (value === null) return null;
+    const cut = value.length > RECORDED_PARAM_BYTES ? value.subarray(0, RECORDED_PARAM_BYTES) : value;
+    const shown = format === 1 ? `\\x${cut.toString('hex')}` : cut.toString('utf8');
+    return cut === value ? shown : `${shown}…[${value.length} bytes]`;
+  });
 }

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { UpstreamProgress } from './upstream-progress.js';
 
 describe('UpstreamProgress', () => {
-  it('owes one ReadyForQuery per Query and per Sync, and reports latency', () => {
+  it('owes one ReadyForQuery per Query and per Sync, and says when each was asked for', () => {
     const p = new UpstreamProgress();
     p.sentExpectingReady('query', 1000);
     p.sentExpectingReady('sync', 1001);
     expect(p.awaitingReady).toBe(true);
-    expect(p.receivedReady(1003)).toBeCloseTo(0.003);
-    expect(p.receivedReady(1011)).toBeCloseTo(0.01);
+    expect(p.receivedReady()?.sentAt).toBe(1000);
+    expect(p.receivedReady()?.sentAt).toBe(1001);
     expect(p.awaitingReady).toBe(false);
     expect(p.busy).toBe(false);
   });
@@ -23,19 +23,19 @@ describe('UpstreamProgress', () => {
     p.sentCopyEnd(); // CopyDone
     p.sentExpectingReady('sync', 0); // libpq's Sync after CopyDone: answered
     expect(p.awaitingReady).toBe(true);
-    p.receivedReady(0);
+    p.receivedReady();
     expect(p.awaitingReady).toBe(false);
   });
 
   it('keeps the expectation of a simple-query COPY, answered after the data', () => {
     const p = new UpstreamProgress();
     p.sentExpectingReady('sync', 0); // an earlier extended batch…
-    p.receivedReady(0); // …already answered
+    p.receivedReady(); // …already answered
     p.sentExpectingReady('query', 0); // COPY t FROM STDIN
     p.receivedCopyIn();
     expect(p.awaitingReady).toBe(true);
     p.sentCopyEnd();
-    p.receivedReady(0);
+    p.receivedReady();
     expect(p.awaitingReady).toBe(false);
   });
 
@@ -46,7 +46,7 @@ describe('UpstreamProgress', () => {
     p.sentExpectingReady('sync', 0); // S after CopyDone
     p.receivedCopyIn();
     expect(p.awaitingReady).toBe(true);
-    p.receivedReady(0);
+    p.receivedReady();
     expect(p.awaitingReady).toBe(false);
     p.sentExpectingReady('sync', 0); // copy mode is over: normal again
     expect(p.awaitingReady).toBe(true);
@@ -58,7 +58,27 @@ describe('UpstreamProgress', () => {
     expect(p.busy).toBe(true);
     expect(p.awaitingReady).toBe(false);
     p.sentExpectingReady('sync', 0);
-    p.receivedReady(0);
+    p.receivedReady();
     expect(p.busy).toBe(false);
+  });
+
+  it('hands each ReadyForQuery the batches it closes, Flush batches included', () => {
+    const p = new UpstreamProgress<string>();
+    p.sentFlushBatch('cursor fetch');
+    p.sentExpectingReady('sync', 1, 'batch 1');
+    p.sentExpectingReady('query', 2);
+    p.sentExpectingReady('query', 3, 'query 2');
+    expect(p.receivedReady()?.batches).toEqual(['cursor fetch', 'batch 1']);
+    expect(p.receivedReady()?.batches).toEqual([]);
+    expect(p.receivedReady()?.batches).toEqual(['query 2']);
+  });
+
+  it('moves the batches of a Sync swallowed by COPY to the ReadyForQuery that does come', () => {
+    const p = new UpstreamProgress<string>();
+    p.sentExpectingReady('sync', 0, 'copy from stdin'); // Parse/Bind/Execute(copy … from stdin)/Sync
+    p.receivedCopyIn();
+    p.sentCopyEnd();
+    p.sentExpectingReady('sync', 1);
+    expect(p.receivedReady()?.batches).toEqual(['copy from stdin']);
   });
 });

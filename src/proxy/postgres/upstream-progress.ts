@@ -5,16 +5,27 @@
  * Pure bookkeeping; the relay feeds it what it forwards and what it sees come back.
  */
 
-interface Expected {
+interface Expected<B> {
   readonly kind: 'sync' | 'query';
+  /** What the caller attached to the batches this ReadyForQuery closes (Flush batches before it included). */
+  batches: B[];
   /** performance.now() when forwarded, for the latency histogram. */
   readonly sentAt: number;
   /** How many CopyDone/CopyFail the agent had sent before this; tells which COPY a Sync fell into. */
   readonly copyEndsBefore: number;
 }
 
-export class UpstreamProgress {
-  private readonly expected: Expected[] = [];
+/** What a ReadyForQuery answered: when it was asked for, and the batches it closes. */
+export interface Answered<B> {
+  readonly sentAt: number;
+  readonly batches: readonly B[];
+}
+
+/** `B`: whatever the caller attaches to a batch (the relay: how to report its statements' outcomes). */
+export class UpstreamProgress<B = never> {
+  private readonly expected: Expected<B>[] = [];
+  /** Batches sent since the last Query/Sync: the next ReadyForQuery closes them too. */
+  private openBatches: B[] = [];
   private sent = 0;
   private seen = 0;
   /** `sent` when the latest Flush-terminated batch went out; work is confirmed by the next ReadyForQuery. */
@@ -24,15 +35,18 @@ export class UpstreamProgress {
   private copyInFor: number | null = null;
 
   /** A Query, FunctionCall or Sync-terminated batch went upstream. */
-  sentExpectingReady(kind: 'sync' | 'query', now: number): void {
+  sentExpectingReady(kind: 'sync' | 'query', now: number, batch?: B): void {
+    if (batch !== undefined) this.openBatches.push(batch);
     // The server skips Sync while it reads COPY data (copyfromparse.c), so no ReadyForQuery comes for it.
     if (kind === 'sync' && this.copyInFor === this.copyEnds) return;
-    this.expected.push({ kind, sentAt: now, copyEndsBefore: this.copyEnds });
+    this.expected.push({ kind, batches: this.openBatches, sentAt: now, copyEndsBefore: this.copyEnds });
+    this.openBatches = [];
     this.sent++;
   }
 
   /** A Flush-terminated batch went upstream. */
-  sentFlushBatch(): void {
+  sentFlushBatch(batch?: B): void {
+    if (batch !== undefined) this.openBatches.push(batch);
     this.flushMarker = this.sent;
   }
 
@@ -52,16 +66,19 @@ export class UpstreamProgress {
       if (item.kind === 'sync' && item.copyEndsBefore === head.copyEndsBefore) {
         this.expected.splice(i, 1);
         this.sent--;
+        // Its batches are answered by the next ReadyForQuery that does come.
+        const next = this.expected[i];
+        if (next === undefined) this.openBatches.unshift(...item.batches);
+        else next.batches.unshift(...item.batches);
       }
     }
     if (head.copyEndsBefore === this.copyEnds) this.copyInFor = this.copyEnds;
   }
 
-  /** A ReadyForQuery arrived; returns the seconds since its statement was forwarded, if known. */
-  receivedReady(now: number): number | undefined {
-    const item = this.expected.shift();
+  /** A ReadyForQuery arrived; returns what it answers, if anything was owed. */
+  receivedReady(): Answered<B> | undefined {
     this.seen++;
-    return item === undefined ? undefined : (now - item.sentAt) / 1000;
+    return this.expected.shift();
   }
 
   /** True while a ReadyForQuery is still owed. */

@@ -258,3 +258,70 @@ describe('BackendStreamScanner', () => {
     });
   });
 });
+
+describe('BackendStreamScanner statement ends', () => {
+  /** What onStatementEnd reports for `stream` cut at `cuts`. */
+  function statementEnds(stream: Buffer, cuts: readonly number[]): string[] {
+    const ends: string[] = [];
+    const scanner = new BackendStreamScanner({
+      onReadyForQuery: () => {},
+      onErrorResponse: () => {},
+      onStatementEnd: (kind, detail) => ends.push(`${kind}:${detail}`),
+    });
+    let start = 0;
+    for (const cut of [...cuts, stream.length]) {
+      scanner.scan(stream.subarray(start, cut));
+      start = cut;
+    }
+    return ends;
+  }
+
+  const EXPECTED_ENDS = [
+    'complete:SELECT 2',
+    'complete:BEGIN',
+    'error:42P01',
+    'complete:ROLLBACK',
+    'error:57014',
+    'empty:',
+  ];
+
+  it('reports each CommandComplete tag, ErrorResponse SQLSTATE and EmptyQueryResponse in order', () => {
+    expect(statementEnds(STREAM, [])).toEqual(EXPECTED_ENDS);
+  });
+
+  it('reports the same whatever the chunking', () => {
+    const byteByByte = Array.from({ length: STREAM.length - 1 }, (_, i) => i + 1);
+    expect(statementEnds(STREAM, byteByByte)).toEqual(EXPECTED_ENDS);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: STREAM.length - 1 })), (cuts) => {
+        expect(
+          statementEnds(
+            STREAM,
+            [...cuts].sort((a, b) => a - b),
+          ),
+        ).toEqual(EXPECTED_ENDS);
+      }),
+    );
+  });
+
+  it('reports PortalSuspended, and an error whose long message follows its SQLSTATE', () => {
+    const stream = Buffer.concat([
+      typed('s'),
+      errorResponse('22012', 'x'.repeat(10_000)),
+      typed('C', cstr('UPDATE 3')),
+    ]);
+    expect(statementEnds(stream, [3, 40, 9000])).toEqual(['suspended:', 'error:22012', 'complete:UPDATE 3']);
+  });
+
+  it('reports an empty SQLSTATE when the error carries none within its first bytes', () => {
+    const stream = typed(
+      'E',
+      Buffer.from('M'),
+      cstr('y'.repeat(1000)),
+      Buffer.from('C'),
+      cstr('XX000'),
+      Buffer.from([0]),
+    );
+    expect(statementEnds(stream, [])).toEqual(['error:']);
+  });
+});

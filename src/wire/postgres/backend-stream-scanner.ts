@@ -12,7 +12,17 @@ export interface BackendStreamObserver {
   onErrorResponse(): void;
   /** A CopyInResponse started: the server now reads COPY data and ignores Sync and Flush. */
   onCopyInResponse?(): void;
+  /**
+   * A statement ended: CommandComplete (`detail` is its tag, e.g. "UPDATE 3"), EmptyQueryResponse,
+   * PortalSuspended, or ErrorResponse (`detail` is its SQLSTATE). Reported once the message is complete.
+   */
+  onStatementEnd?(kind: StatementEndKind, detail: string): void;
 }
+
+export type StatementEndKind = 'complete' | 'empty' | 'suspended' | 'error';
+
+/** How much of a CommandComplete/ErrorResponse body is kept to read its tag or SQLSTATE. */
+const CAPTURE_BYTES = 256;
 
 /** Incremental header walker; `atBoundary` is true when the bytes scanned so far end on a message end. */
 export class BackendStreamScanner {
@@ -20,6 +30,9 @@ export class BackendStreamScanner {
   private headerFilled = 0;
   private bodyRemaining = 0;
   private currentType = 0;
+  /** Start of the current CommandComplete/ErrorResponse body, while one is being read. */
+  private readonly captured = Buffer.alloc(CAPTURE_BYTES);
+  private capturedLength = -1;
 
   /**
    * `stopBefore`: message types the caller wants to handle itself; `scan` stops at the start of such a
@@ -50,8 +63,10 @@ export class BackendStreamScanner {
       if (this.bodyRemaining > 0) {
         const take = Math.min(this.bodyRemaining, end - offset);
         if (this.currentType === Backend.ReadyForQuery) this.readyStatusByte(chunk, offset, take);
+        else if (this.capturedLength >= 0) this.capture(chunk, offset, take);
         offset += take;
         this.bodyRemaining -= take;
+        if (this.bodyRemaining === 0 && this.capturedLength >= 0) this.statementEnded();
         continue;
       }
       if (this.headerFilled === 0 && this.stopBefore.has(chunk[offset]!)) return offset;
@@ -75,11 +90,41 @@ export class BackendStreamScanner {
       this.bodyRemaining = length - 4;
       if (this.currentType === Backend.ErrorResponse) this.observer.onErrorResponse();
       else if (this.currentType === Backend.CopyInResponse) this.observer.onCopyInResponse?.();
+      if (this.observer.onStatementEnd !== undefined) this.startStatementEnd();
       if (this.bodyRemaining === 0 && this.currentType === Backend.ReadyForQuery) {
         throw new Error('upstream sent ReadyForQuery without a status');
       }
     }
     return end;
+  }
+
+  private startStatementEnd(): void {
+    const type = this.currentType;
+    if (type === Backend.EmptyQueryResponse) this.observer.onStatementEnd?.('empty', '');
+    else if (type === Backend.PortalSuspended) this.observer.onStatementEnd?.('suspended', '');
+    else if (type === Backend.CommandComplete || type === Backend.ErrorResponse) {
+      this.capturedLength = 0;
+      if (this.bodyRemaining === 0) this.statementEnded();
+    }
+  }
+
+  private capture(chunk: Buffer, offset: number, take: number): void {
+    const room = CAPTURE_BYTES - this.capturedLength;
+    if (room <= 0) return;
+    const n = Math.min(room, take);
+    chunk.copy(this.captured, this.capturedLength, offset, offset + n);
+    this.capturedLength += n;
+  }
+
+  private statementEnded(): void {
+    const body = this.captured.subarray(0, this.capturedLength);
+    this.capturedLength = -1;
+    if (this.currentType === Backend.CommandComplete) {
+      const nul = body.indexOf(0);
+      this.observer.onStatementEnd?.('complete', body.toString('utf8', 0, nul === -1 ? body.length : nul));
+    } else {
+      this.observer.onStatementEnd?.('error', sqlStateOf(body));
+    }
   }
 
   private readyStatusByte(chunk: Buffer, offset: number, take: number): void {
@@ -93,4 +138,17 @@ export class BackendStreamScanner {
     }
     this.observer.onReadyForQuery(status, offset + 1);
   }
+}
+
+/** The SQLSTATE ('C' field) of an ErrorResponse body, or "" when it is not within the captured start. */
+function sqlStateOf(body: Buffer): string {
+  let offset = 0;
+  while (offset < body.length && body[offset] !== 0) {
+    const field = body[offset]!;
+    const nul = body.indexOf(0, offset + 1);
+    if (nul === -1) return '';
+    if (field === 0x43 /* 'C' */) return body.toString('latin1', offset + 1, nul);
+    offset = nul + 1;
+  }
+  return '';
 }

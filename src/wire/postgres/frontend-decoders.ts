@@ -41,6 +41,41 @@ export function decodeBindNames(body: Buffer): { portalName: string; statementNa
   return { portalName, statementName };
 }
 
+/** A Bind's portal, statement and parameter values with their formats (0 text, 1 binary); null is SQL NULL. */
+export interface BindMessage {
+  readonly portalName: string;
+  readonly statementName: string;
+  readonly values: readonly { readonly format: 0 | 1; readonly value: Buffer | null }[];
+}
+
+/** Bind ('B'), with its parameter values (views into `body`, not copies). Result formats are not kept. */
+export function decodeBind(body: Buffer): BindMessage {
+  const r = new BodyReader(body, 'Bind');
+  const portalName = r.cstring();
+  const statementName = r.cstring();
+  const formatCount = r.int16();
+  if (formatCount < 0) throw new MalformedMessageError('Bind: negative format count');
+  const formats: number[] = [];
+  for (let i = 0; i < formatCount; i++) {
+    const format = r.int16();
+    if (format !== 0 && format !== 1) throw new MalformedMessageError(`Bind: unknown format code ${format}`);
+    formats.push(format);
+  }
+  const valueCount = r.int16();
+  if (valueCount < 0) throw new MalformedMessageError('Bind: negative parameter count');
+  if (formatCount > 1 && formatCount !== valueCount) {
+    throw new MalformedMessageError('Bind: format count does not match parameter count');
+  }
+  const values: { format: 0 | 1; value: Buffer | null }[] = [];
+  for (let i = 0; i < valueCount; i++) {
+    const length = r.int32();
+    if (length < -1) throw new MalformedMessageError('Bind: negative parameter length');
+    const format = (formatCount === 0 ? 0 : formatCount === 1 ? formats[0] : formats[i]) as 0 | 1;
+    values.push({ format, value: length === -1 ? null : r.bytes(length) });
+  }
+  return { portalName, statementName, values };
+}
+
 /** Describe ('D') and Close ('C'): 'S' for a prepared statement or 'P' for a portal, and its name. */
 export function decodeTargetName(
   body: Buffer,

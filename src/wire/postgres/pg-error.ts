@@ -164,8 +164,8 @@ export class PgError extends Error {
   }
 
   /** The guard refused the statement (42501). Used by the policy step. */
-  static statementDenied(message: string, hint: string): PgError {
-    return new PgError({ severity: 'ERROR', code: '42501', message, hint });
+  static statementDenied(message: string, hint: string, code = '42501'): PgError {
+    return new PgError({ severity: 'ERROR', code, message, hint });
   }
 }
 

@@ -1,0 +1,206 @@
+/**
+ * Write-ahead statement audit around any guard: every statement that will run is recorded durably
+ * (`statement.decided`) before the relay may forward it, and a statement whose record cannot be
+ * written is refused instead. Refusals are recorded too, and each statement that ran gets a
+ * `statement.finished` event (command tags, rows, duration, SQLSTATE) once the upstream answered.
+ */
+import type {
+  BatchResult,
+  Guard,
+  GuardBatch,
+  GuardVerdict,
+  SessionGuard,
+  SessionIdentity,
+  StatementDecision,
+  StatementOutcome,
+} from '../proxy/guard.js';
+import type { AuditEventBody, ChainedAuditEvent, JsonValue } from './audit-event.js';
+
+/** What the audited guard needs from the audit log (AuditLog satisfies it). */
+export interface AuditRecorder {
+  record(body: Omit<AuditEventBody, 'at'>): Promise<Pick<ChainedAuditEvent, 'seq'>>;
+}
+
+/** Where a failed background write is reported (never with statement text or values). */
+export type AuditFailureReporter = (error: unknown, event: AuditEventBody['kind'], sessionId: string) => void;
+
+/** SQLSTATE of a statement refused because its audit record could not be written (io_error). */
+export const AUDIT_UNAVAILABLE_SQLSTATE = '58030';
+
+/** Wraps `inner` so that every session's statements are recorded as described above. */
+export function auditedGuard(inner: Guard, audit: AuditRecorder, onFailure: AuditFailureReporter): Guard {
+  return {
+    openSession(identity: SessionIdentity): SessionGuard {
+      return new AuditedSessionGuard(inner.openSession(identity), identity, audit, onFailure);
+    },
+  };
+}
+
+class AuditedSessionGuard implements SessionGuard {
+  readonly upstreamParameters: Readonly<Record<string, string>>;
+  /** Numbers this session's recorded statements: 1, 2, 3 … */
+  private statementCount = 0;
+  private readonly context: Pick<AuditEventBody, 'who' | 'why' | 'where'>;
+
+  constructor(
+    private readonly inner: SessionGuard,
+    private readonly identity: SessionIdentity,
+    private readonly audit: AuditRecorder,
+    private readonly onFailure: AuditFailureReporter,
+  ) {
+    this.upstreamParameters = inner.upstreamParameters;
+    this.context = {
+      who: { tokenId: identity.tokenId, subject: identity.subject, role: identity.role },
+      why: { reason: identity.reason, runId: identity.runId },
+      where: { sessionId: identity.sessionId, client: identity.clientAddress, upstream: identity.upstream },
+    };
+  }
+
+  checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
+    const verdict = this.inner.checkBatch(batch);
+    return verdict instanceof Promise
+      ? verdict.then((v) => this.recorded(v, batch))
+      : this.recorded(verdict, batch);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  private recorded(verdict: GuardVerdict, batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
+    const statements = verdict.statements ?? fromBatch(verdict, batch);
+    if (verdict.action === 'deny') {
+      // Nothing runs: the refusal is recorded without holding the agent's answer.
+      for (const statement of statements) {
+        const body = this.decidedBody(statement, ++this.statementCount, verdict.sqlState ?? '42501');
+        this.audit
+          .record(body)
+          .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
+      }
+      return verdict;
+    }
+    // A batch that only prepares (Parse, Describe) runs nothing; there is nothing to record ahead of it.
+    if (statements.length === 0) return verdict;
+    const numbers = statements.map(() => ++this.statementCount);
+    const writes = statements.map((statement, i) =>
+      this.audit.record(this.decidedBody(statement, numbers[i]!)),
+    );
+    return Promise.all(writes).then(
+      (events): GuardVerdict => ({
+        action: 'allow',
+        statements,
+        finished: (result) =>
+          this.recordFinished(
+            result,
+            statements,
+            numbers,
+            events.map((e) => e.seq),
+          ),
+      }),
+      (error: unknown): GuardVerdict => {
+        this.onFailure(error, 'statement.decided', this.identity.sessionId);
+        return {
+          action: 'deny',
+          sqlState: AUDIT_UNAVAILABLE_SQLSTATE,
+          message: 'airlock audit: the statement could not be recorded in the audit trail, so it was not run',
+          hint: `Airlock never runs a statement it cannot record. Retry later, or give the operator session id ${this.identity.sessionId}.`,
+        };
+      },
+    );
+  }
+
+  private decidedBody(
+    statement: StatementDecision,
+    number: number,
+    sqlState?: string,
+  ): Omit<AuditEventBody, 'at'> {
+    const what: Record<string, JsonValue> = {
+      statement: number,
+      sql: statement.sql,
+      via: statement.via,
+      decision: statement.decision,
+      rules: [...statement.rules],
+      tables: [...new Set(statement.accesses.map((a) => a.table))],
+      accesses: statement.accesses.map((a) => ({ table: a.table, operation: a.operation })),
+    };
+    if (statement.params !== undefined) what.params = [...statement.params];
+    if (sqlState !== undefined) what.sqlState = sqlState;
+    return { kind: 'statement.decided', ...this.context, what };
+  }
+
+  private recordFinished(
+    result: BatchResult,
+    statements: readonly StatementDecision[],
+    numbers: readonly number[],
+    decidedSeqs: readonly number[],
+  ): void {
+    // A Query is one statement message whatever it holds; each Execute of a batch has one outcome.
+    const perStatement: StatementOutcome[][] =
+      statements.length === 1 && statements[0]!.via === 'simple-query'
+        ? [[...result.outcomes]]
+        : statements.map((_, i) => {
+            const outcome = result.outcomes[i];
+            return outcome === undefined ? [] : [outcome];
+          });
+    statements.forEach((_, i) => {
+      const body: Omit<AuditEventBody, 'at'> = {
+        kind: 'statement.finished',
+        ...this.context,
+        what: finishedWhat(numbers[i]!, decidedSeqs[i]!, perStatement[i]!, result.forwardedAtMs),
+      };
+      this.audit
+        .record(body)
+        .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
+    });
+  }
+}
+
+/** Statements to record when the inner guard gave none: what the batch would run (or the refused batch). */
+function fromBatch(verdict: GuardVerdict, batch: GuardBatch): StatementDecision[] {
+  const decision = verdict.action === 'deny' ? 'deny' : 'allow';
+  return batch.statements
+    .filter(
+      (s) =>
+        decision === 'deny' || s.via === 'simple-query' || s.via === 'execute' || s.via === 'function-call',
+    )
+    .map((s) => ({
+      sql: s.sql,
+      via: s.via,
+      decision,
+      rules: [],
+      accesses: [],
+      ...(s.params === undefined ? {} : { params: s.params }),
+    }));
+}
+
+/** Command tags that end with the number of rows the command returned or changed. */
+const COUNTED_COMMAND = /^(?:SELECT|INSERT \d+|UPDATE|DELETE|MERGE|COPY|FETCH|MOVE) (\d+)$/;
+
+function finishedWhat(
+  statement: number,
+  decidedSeq: number,
+  outcomes: readonly StatementOutcome[],
+  forwardedAtMs: number,
+): Record<string, JsonValue> {
+  const what: Record<string, JsonValue> = { statement, decidedSeq };
+  const last = outcomes[outcomes.length - 1];
+  if (last === undefined) {
+    // The upstream skipped it: an earlier statement of the same batch failed.
+    what.outcome = 'not-run';
+    return what;
+  }
+  const tags: string[] = [];
+  let rows: number | undefined;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'complete') continue;
+    tags.push(outcome.tag);
+    const counted = COUNTED_COMMAND.exec(outcome.tag);
+    if (counted !== null) rows = (rows ?? 0) + Number(counted[1]);
+  }
+  what.outcome = last.kind === 'error' ? 'error' : last.kind === 'suspended' ? 'suspended' : 'ok';
+  if (last.kind === 'error') what.sqlState = last.sqlState;
+  if (tags.length > 0) what.commandTags = tags;
+  if (rows !== undefined && Number.isSafeInteger(rows)) what.rows = rows;
+  what.durationUs = Math.max(0, Math.round((last.atMs - forwardedAtMs) * 1000));
+  return what;
+}
