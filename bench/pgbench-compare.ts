@@ -14,10 +14,11 @@ import { installCleanup, runChecked } from './lib/child-processes.js';
 import { type BenchTarget, clientEnv, runSelectOnly, timeStream } from './lib/pgbench-runs.js';
 import { ensurePgbouncer, startPgbouncer } from './lib/pgbouncer.js';
 
-const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-allow-all]
+const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-no-audit,airlock-allow-all]
   --duration  seconds per pgbench run (default 15, or $BENCH_SECONDS)
   --scale     pgbench scale factor (default 10: 1,000,000 accounts)
-  --targets   paths to measure (default: all four)`;
+  --targets   paths to measure (default: all five)
+  airlock = \`airlock serve\` (policy + durable audit); airlock-no-audit = policy only; airlock-allow-all = neither`;
 
 interface BenchOptions {
   readonly seconds: number;
@@ -110,10 +111,18 @@ async function startTargets(
       unavailable.pgbouncer = message(error);
     }
   }
-  for (const name of ['airlock', 'airlock-allow-all'] as const) {
+  const variants = {
+    airlock: 'serve',
+    'airlock-no-audit': 'no-audit',
+    'airlock-allow-all': 'allow-all',
+  } as const;
+  for (const [name, variant] of Object.entries(variants) as [
+    keyof typeof variants,
+    (typeof variants)[keyof typeof variants],
+  ][]) {
     if (!wanted.includes(name)) continue;
     try {
-      const gateway = await startAirlock({ ...upstream, allowAll: name === 'airlock-allow-all' });
+      const gateway = await startAirlock({ ...upstream, variant });
       cleanups.push(gateway.stop);
       targets.set(name, { name, host: '127.0.0.1', ...gateway });
     } catch (error) {

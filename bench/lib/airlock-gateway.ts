@@ -55,8 +55,11 @@ export async function startAirlock(options: {
   readonly database: string;
   readonly user: string;
   readonly password: string;
-  /** Run the bench-only allow-all gateway instead of `airlock serve` (to price the policy step). */
-  readonly allowAll?: boolean;
+  /**
+   * `serve` (default): `airlock serve`, policy and audit. The bench-only variants price each step:
+   * `no-audit` (policy, nothing recorded) and `allow-all` (no policy, nothing recorded).
+   */
+  readonly variant?: 'serve' | 'no-audit' | 'allow-all';
 }): Promise<RunningAirlock> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'airlock-bench-gateway-'));
   const configFile = path.join(dir, 'airlock.yaml');
@@ -84,9 +87,11 @@ export async function startAirlock(options: {
       { env, cwd: REPO_ROOT },
     );
     const token = JSON.parse(issued) as { user: string; password: string; database: string };
-    const command = options.allowAll
-      ? ['--import', 'tsx', 'bench/lib/allow-all-gateway.ts', configFile]
-      : [...CLI, 'serve', '--config', configFile];
+    const variant = options.variant ?? 'serve';
+    const command =
+      variant === 'serve'
+        ? [...CLI, 'serve', '--config', configFile]
+        : ['--import', 'tsx', 'bench/lib/bench-gateway.ts', configFile, variant];
     child = startDaemon(node, command, { env, cwd: REPO_ROOT, logFile });
     await waitForListening(child, port, logFile);
     return { port, user: token.user, password: token.password, database: token.database, stop };

@@ -4,8 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from './pgbench-runs.js';
 
-/** The paths every line is measured on: airlock enforces a least-privilege role, airlock-allow-all does not. */
-export const TARGET_NAMES = ['direct', 'pgbouncer', 'airlock', 'airlock-allow-all'] as const;
+/**
+ * The paths every line is measured on: airlock is `airlock serve` (least-privilege role and durable
+ * audit), airlock-no-audit enforces the role without recording, airlock-allow-all does neither.
+ */
+export const TARGET_NAMES = [
+  'direct',
+  'pgbouncer',
+  'airlock',
+  'airlock-no-audit',
+  'airlock-allow-all',
+] as const;
 /** One of {@link TARGET_NAMES}. */
 export type TargetName = (typeof TARGET_NAMES)[number];
 
@@ -18,11 +27,12 @@ export interface ReportLine {
 
 const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
-function ratio(line: ReportLine, over: TargetName): number | null {
-  const airlock = line.values.airlock;
+/** `of` / `over` on one line (default `of`: airlock), or null when either is missing. */
+function ratio(line: ReportLine, over: TargetName, of: TargetName = 'airlock'): number | null {
+  const value = line.values[of];
   const other = line.values[over];
-  if (!airlock?.ok || !other?.ok || other.value === 0) return null;
-  return airlock.value / other.value;
+  if (!value?.ok || !other?.ok || other.value === 0) return null;
+  return value.value / other.value;
 }
 
 function formatValue(line: ReportLine, value: Measurement<number> | undefined): string {
@@ -44,7 +54,8 @@ export function formatTable(lines: readonly ReportLine[]): string {
     ...TARGET_NAMES,
     'airlock/direct',
     'airlock/pgbouncer',
-    'airlock/allow-all',
+    'airlock/no-audit',
+    'no-audit/allow-all',
   ];
   const rows = lines.map((line) => [
     line.workload,
@@ -52,7 +63,8 @@ export function formatTable(lines: readonly ReportLine[]): string {
     ...TARGET_NAMES.map((name) => formatValue(line, line.values[name])),
     formatRatio(ratio(line, 'direct')),
     formatRatio(ratio(line, 'pgbouncer')),
-    formatRatio(ratio(line, 'airlock-allow-all')),
+    formatRatio(ratio(line, 'airlock-no-audit')),
+    formatRatio(ratio(line, 'airlock-allow-all', 'airlock-no-audit')),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
@@ -74,7 +86,8 @@ export function formatTable(lines: readonly ReportLine[]): string {
     widths.map((width) => '-'.repeat(width)).join('  '),
     ...rows.map(render),
     '',
-    'Ratios are airlock value / other value: below 1x is slower for TPS, above 1x is slower for latency and seconds.',
+    'Ratios are airlock value / other value (no-audit/allow-all: airlock-no-audit / airlock-allow-all):',
+    'below 1x is slower for TPS, above 1x is slower for latency and seconds.',
     ...(errors.length > 0 ? ['', 'Errors:', ...errors] : []),
   ].join('\n');
 }
@@ -92,7 +105,12 @@ export async function writeJsonReport(
     ...meta,
     lines: lines.map((line) => ({
       ...line,
-      ratios: { airlockOverDirect: ratio(line, 'direct'), airlockOverPgbouncer: ratio(line, 'pgbouncer') },
+      ratios: {
+        airlockOverDirect: ratio(line, 'direct'),
+        airlockOverPgbouncer: ratio(line, 'pgbouncer'),
+        airlockOverNoAudit: ratio(line, 'airlock-no-audit'),
+        noAuditOverAllowAll: ratio(line, 'airlock-allow-all', 'airlock-no-audit'),
+      },
     })),
   };
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);

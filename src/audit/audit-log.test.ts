@@ -61,7 +61,7 @@ async function verifyStored() {
 }
 
 describe('AuditLog', () => {
-  it('commits 50 concurrent records in one transaction, each resolving with its stored event', async () => {
+  it('commits 50 concurrent records in one transaction, each resolving with its seq and hash', async () => {
     const log = makeLog();
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -70,10 +70,11 @@ describe('AuditLog', () => {
     );
     expect(counting.appends).toBe(1);
     expect(results.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect(results[7]?.where?.sessionId).toBe('s_7');
-    expect(results[0]?.at).toBe('2024-05-01T12:00:00.000Z');
     const { events, report } = await verifyStored();
     expect(events).toHaveLength(50);
+    expect(events[7]?.where?.sessionId).toBe('s_7');
+    expect(events[7]?.hash).toBe(results[7]?.hash);
+    expect(events[0]?.at).toBe('2024-05-01T12:00:00.000Z');
     expect(report.ok).toBe(true);
   });
 
@@ -156,5 +157,24 @@ describe('AuditLog', () => {
     const { events, report } = await verifyStored();
     expect(events.map((e) => e.kind)).toEqual(['session.started', 'token.issued', 'session.ended']);
     expect(report).toMatchObject({ ok: true, lastVerifiedSeq: 3 });
+  });
+
+  it('signs the head every checkpointIntervalMs while events arrive, and not when idle', async () => {
+    const log = new AuditLog({
+      store: counting.asStore(),
+      instance: 'gw-test',
+      privateKeyPem: KEY.privateKeyPem,
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 40,
+      now: () => NOW,
+    });
+    await log.record({ kind: 'session.started' });
+    await expect.poll(async () => (await verifyStored()).checkpoints.map((c) => c.seq)).toEqual([1]);
+    const appends = counting.appends;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(counting.appends).toBe(appends);
+    await log.record({ kind: 'session.ended' });
+    await expect.poll(async () => (await verifyStored()).checkpoints.map((c) => c.seq)).toEqual([1, 2]);
+    await log.close();
   });
 });

@@ -1,28 +1,33 @@
 /**
- * The gateway's audit writer: group commit of events into the store's hash chain, with signed
- * checkpoints at every multiple of checkpointEvery and at flush.
+ * The gateway's audit writer: group commit of events into the hash chain, with signed checkpoints at
+ * every multiple of checkpointEvery, every checkpointIntervalMs while events arrive, and at flush.
  */
 import type { Store } from '../store/store.js';
-import { type AuditEventBody, type ChainedAuditEvent, isAuditEventKind } from './audit-event.js';
+import { type AuditCommitter, type AuditReceipt, StoreCommitter } from './audit-committer.js';
+import { type AuditEventBody, isAuditEventKind } from './audit-event.js';
 import { canonicalJson } from './canonical-json.js';
-import { signCheckpoint } from './checkpoint.js';
-import { AuditChain } from './hash-chain.js';
 
-/** Collaborators of an AuditLog. */
-export interface AuditLogDeps {
-  readonly store: Store;
-  /** The chain this log appends to (one per gateway instance). */
-  readonly instance: string;
-  readonly privateKeyPem: string;
-  /** A checkpoint is signed whenever the head reaches or passes a multiple of this. */
-  readonly checkpointEvery: number;
-  /** Epoch milliseconds; stamps `at` on events and checkpoints. */
+/** Collaborators of an AuditLog: a committer, or a store (committed on this thread) and the chain settings. */
+export type AuditLogDeps = (
+  | { readonly committer: AuditCommitter }
+  | {
+      readonly store: Store;
+      /** The chain this log appends to (one per gateway instance). */
+      readonly instance: string;
+      readonly privateKeyPem: string;
+      /** A checkpoint is signed whenever the head reaches or passes a multiple of this. */
+      readonly checkpointEvery: number;
+    }
+) & {
+  /** Epoch milliseconds; stamps `at` on events (and checkpoints, in-process). */
   readonly now: () => number;
-}
+  /** Also sign the head this often (ms) when events were stored since the last checkpoint; 0 = never. */
+  readonly checkpointIntervalMs?: number;
+};
 
 interface Pending {
   readonly body: AuditEventBody;
-  readonly resolve: (event: ChainedAuditEvent) => void;
+  readonly resolve: (receipt: AuditReceipt) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -33,25 +38,35 @@ interface Pending {
  * of its batch) when it could not be.
  */
 export class AuditLog {
-  readonly #deps: AuditLogDeps;
+  readonly #committer: AuditCommitter;
+  readonly #now: () => number;
   #pending: Pending[] = [];
   #cycle: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  /** Events were committed since the last checkpoint the timer asked for. */
+  #dirty = false;
 
   constructor(deps: AuditLogDeps) {
-    if (!Number.isSafeInteger(deps.checkpointEvery) || deps.checkpointEvery < 1) {
-      throw new TypeError('audit log: checkpointEvery must be an integer >= 1');
+    this.#committer =
+      'committer' in deps
+        ? deps.committer
+        : new StoreCommitter(deps.store, {
+            instance: deps.instance,
+            privateKeyPem: deps.privateKeyPem,
+            checkpointEvery: deps.checkpointEvery,
+            now: deps.now,
+          });
+    this.#now = deps.now;
+    const interval = deps.checkpointIntervalMs ?? 0;
+    if (interval > 0) {
+      this.#timer = setInterval(() => this.#timedCheckpoint(), interval);
+      this.#timer.unref();
     }
-    this.#deps = deps;
   }
 
-  /** The chain this log appends to. */
-  get instance(): string {
-    return this.#deps.instance;
-  }
-
-  /** Stamps `at`, queues the event, and resolves with the stored event once its batch is committed. */
-  record(body: Omit<AuditEventBody, 'at'>): Promise<ChainedAuditEvent> {
-    const full = { ...body, at: new Date(this.#deps.now()).toISOString() } as AuditEventBody;
+  /** Stamps `at`, queues the event, and resolves with its seq and hash once its batch is committed. */
+  record(body: Omit<AuditEventBody, 'at'>): Promise<AuditReceipt> {
+    const full = { ...body, at: new Date(this.#now()).toISOString() } as AuditEventBody;
     try {
       // Refuse a malformed body alone, before it can join (and fail) a batch of others.
       if (!isAuditEventKind(full.kind)) throw new TypeError(`audit event: unknown kind ${String(full.kind)}`);
@@ -59,7 +74,7 @@ export class AuditLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<ChainedAuditEvent>((resolve, reject) => {
+    return new Promise<AuditReceipt>((resolve, reject) => {
       this.#pending.push({ body: full, resolve, reject });
       this.#cycle ??= this.#commitCycles();
     });
@@ -72,10 +87,27 @@ export class AuditLog {
    */
   async flush(): Promise<void> {
     while (this.#cycle !== null) await this.#cycle;
-    const { store, instance } = this.#deps;
-    await store.appendAudit(instance, (head) => {
-      if (head.hash === null || head.seq <= head.checkpointSeq) return { events: [] };
-      return { events: [], checkpoint: this.#sign(head.seq, head.hash) };
+    await this.#committer.checkpoint();
+    this.#dirty = false;
+  }
+
+  /** Flushes, stops the checkpoint timer and releases the committer (its writer thread, if any). */
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    try {
+      await this.flush();
+    } finally {
+      await this.#committer.close();
+    }
+  }
+
+  #timedCheckpoint(): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    // Queued behind nothing: a checkpoint covers whatever is stored when it runs.
+    this.#committer.checkpoint().catch(() => {
+      this.#dirty = true;
     });
   }
 
@@ -87,39 +119,18 @@ export class AuditLog {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        const stored = await this.#commit(batch.map((p) => p.body));
+        const stored = await this.#committer.commit(batch.map((p) => p.body));
+        this.#dirty = true;
         batch.forEach((p, i) => {
-          const event = stored[i];
-          if (event === undefined)
+          const receipt = stored[i];
+          if (receipt === undefined)
             p.reject(new Error('audit log: the store returned fewer events than sent'));
-          else p.resolve(event);
+          else p.resolve(receipt);
         });
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
     }
     this.#cycle = null;
-  }
-
-  async #commit(bodies: readonly AuditEventBody[]): Promise<readonly ChainedAuditEvent[]> {
-    const { store, instance, checkpointEvery } = this.#deps;
-    // The chain is rebuilt from the stored head in every transaction: another process (the CLI)
-    // may have appended since, and a failed commit leaves nothing to undo here.
-    const result = await store.appendAudit(instance, (head) => {
-      const chain = new AuditChain(
-        instance,
-        head.hash === null ? undefined : { seq: head.seq, hash: head.hash },
-      );
-      const events = bodies.map((body) => chain.append(body));
-      const last = chain.head;
-      const crossed = Math.floor(last.seq / checkpointEvery) > Math.floor(head.seq / checkpointEvery);
-      return crossed ? { events, checkpoint: this.#sign(last.seq, last.hash) } : { events };
-    });
-    return result.events;
-  }
-
-  #sign(seq: number, headHash: string) {
-    const { instance, privateKeyPem, now } = this.#deps;
-    return signCheckpoint({ instance, seq, headHash, at: new Date(now()).toISOString() }, privateKeyPem);
   }
 }

@@ -13,10 +13,33 @@ export class CanonicalJsonError extends Error {
  * either lose information or serialize differently across producers.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, '$', new Set());
+  try {
+    return write(value, new Set());
+  } catch (error) {
+    if (error instanceof PathError) throw new CanonicalJsonError(`$${error.path.join('')}: ${error.problem}`);
+    throw error;
+  }
 }
 
-function write(value: unknown, path: string, ancestors: Set<object>): string {
+/** A problem found deep in a value; the path is assembled on the way out, so the hot path builds no strings. */
+class PathError extends Error {
+  readonly path: string[] = [];
+  constructor(readonly problem: string) {
+    super(problem);
+  }
+}
+
+/** Runs `step`, prefixing the path of any problem found inside it with `segment`. */
+function at<T>(segment: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof PathError) error.path.unshift(segment);
+    throw error;
+  }
+}
+
+function write(value: unknown, ancestors: Set<object>): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -25,45 +48,71 @@ function write(value: unknown, path: string, ancestors: Set<object>): string {
       return JSON.stringify(value);
     case 'number':
       if (!Number.isSafeInteger(value)) {
-        throw new CanonicalJsonError(`${path}: only safe integers are allowed, got ${String(value)}`);
+        throw new PathError(`only safe integers are allowed, got ${String(value)}`);
       }
       // -0 and 0 are the same integer; JSON has one spelling for it.
       return String(value === 0 ? 0 : value);
     case 'object':
       break;
     default:
-      throw new CanonicalJsonError(`${path}: ${typeof value} is not a JSON value`);
+      throw new PathError(`${typeof value} is not a JSON value`);
   }
   const object = value as object;
-  if (ancestors.has(object)) throw new CanonicalJsonError(`${path}: circular reference`);
+  if (ancestors.has(object)) throw new PathError('circular reference');
   ancestors.add(object);
-  try {
-    if (Array.isArray(object)) {
-      const items: string[] = [];
-      for (let i = 0; i < object.length; i++) {
-        if (!(i in object)) throw new CanonicalJsonError(`${path}[${i}]: array hole`);
-        items.push(write(object[i], `${path}[${i}]`, ancestors));
+  let text: string;
+  if (Array.isArray(object)) {
+    text = '[';
+    for (let i = 0; i < object.length; i++) {
+      if (!(i in object)) {
+        const hole = new PathError('array hole');
+        hole.path.push(`[${i}]`);
+        throw hole;
       }
-      return `[${items.join(',')}]`;
+      const item: unknown = object[i];
+      const written =
+        item === null || typeof item !== 'object'
+          ? tryWrite(item, `[${i}]`)
+          : at(`[${i}]`, () => write(item, ancestors));
+      text += i === 0 ? written : `,${written}`;
     }
+    text += ']';
+  } else {
     const proto: unknown = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      throw new CanonicalJsonError(`${path}: only plain objects are allowed, got ${describe(object)}`);
+      throw new PathError(`only plain objects are allowed, got ${describe(object)}`);
     }
-    if (Object.getOwnPropertySymbols(object).length > 0) {
-      throw new CanonicalJsonError(`${path}: symbol keys are not allowed`);
-    }
+    if (Object.getOwnPropertySymbols(object).length > 0) throw new PathError('symbol keys are not allowed');
     const record = object as Record<string, unknown>;
     // Default sort compares UTF-16 code units, which is the order we promise.
     const keys = Object.keys(record).sort();
-    const members = keys.map(
-      (key) => `${JSON.stringify(key)}:${write(record[key], `${path}.${key}`, ancestors)}`,
-    );
-    return `{${members.join(',')}}`;
-  } finally {
-    ancestors.delete(object);
+    text = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const member: unknown = record[key];
+      const written =
+        member === null || typeof member !== 'object'
+          ? tryWrite(member, `.${key}`)
+          : at(`.${key}`, () => write(member, ancestors));
+      text += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${written}`;
+    }
+    text += '}';
+  }
+  ancestors.delete(object);
+  return text;
+}
+
+/** A scalar member: no recursion, so no closure; a problem gets `segment` as its path. */
+function tryWrite(value: unknown, segment: string): string {
+  try {
+    return write(value, EMPTY_ANCESTORS);
+  } catch (error) {
+    if (error instanceof PathError) error.path.unshift(segment);
+    throw error;
   }
 }
+
+const EMPTY_ANCESTORS: Set<object> = new Set();
 
 function describe(object: object): string {
   const name = (object as { constructor?: { name?: unknown } }).constructor?.name;

@@ -17,7 +17,8 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfigFile(options.config);
       const logger = createLogger(config.log.level);
       const store = openStore(config.store);
-      const audit = openAuditLog(config, store);
+      // Commits (fsync'd) run in a writer thread, so they never stop the relay of other sessions.
+      const audit = openAuditLog(config, store, { mode: 'thread' });
       if (audit.keyCreated) {
         logger.info(
           { keyId: audit.keyId, publicKeyPath: audit.publicKeyPath, publicKey: audit.publicKeyPem },
@@ -35,7 +36,13 @@ export function registerServeCommand(program: Command): void {
           keyId: audit.keyId,
         },
       });
-      const gateway = await startGateway({ config, store, logger, audit: audit.log });
+      const gateway = await startGateway({ config, store, logger, audit: audit.log }).catch(
+        async (error: unknown) => {
+          // The writer thread would keep the process alive.
+          await audit.log.close().catch(() => {});
+          throw error;
+        },
+      );
       logger.info(
         {
           postgres: gateway.postgres,
@@ -53,6 +60,7 @@ export function registerServeCommand(program: Command): void {
           process.off('SIGINT', onInt);
           gateway
             .close()
+            .then(() => audit.log.close())
             .then(() => store.close())
             .then(resolve, (error: unknown) => {
               logger.error({ err: String(error) }, 'shutdown failed');

@@ -89,15 +89,18 @@ export class SqliteStore implements Store {
   readonly #insertAuditEvent: Database.Statement<[string, number, number, string, string]>;
   readonly #insertAuditCheckpoint: Database.Statement<[string, number, string]>;
 
-  constructor(path: string) {
+  /**
+   * `synchronous`: 'full' (default) fsyncs every commit before it returns, so an audit event
+   * acknowledged to its caller survives a power loss; 'normal' (WAL) only writes it to the OS, which
+   * survives a crash of the gateway but may lose the last commits on a power loss or kernel crash.
+   */
+  constructor(path: string, options: { readonly synchronous?: 'full' | 'normal' } = {}) {
     this.#db = new Database(path);
     // The CLI and a running gateway share the file: WAL lets readers run beside one writer,
     // and busy_timeout waits out the other process's write instead of failing at once.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
-    // FULL: a commit is fsync'd before it returns, so an audit event acknowledged to its caller
-    // survives a power loss (NORMAL in WAL mode may lose the last commits).
-    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     migrate(this.#db);
 
     this.#insert = this.#db.prepare(`

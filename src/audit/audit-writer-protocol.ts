@@ -1,0 +1,23 @@
+/** Messages between the gateway's AuditLog (WorkerCommitter) and the audit writer thread. */
+
+import type { AuditReceipt } from './audit-committer.js';
+import type { AuditEventBody } from './audit-event.js';
+
+/** Sent once, as workerData. */
+export interface WriterSetup {
+  readonly storePath: string;
+  readonly synchronous: 'full' | 'normal';
+  readonly chain: {
+    readonly instance: string;
+    readonly privateKeyPem: string;
+    readonly checkpointEvery: number;
+  };
+}
+
+export type WriterRequest =
+  | { readonly id: number; readonly op: 'commit'; readonly bodies: readonly AuditEventBody[] }
+  | { readonly id: number; readonly op: 'checkpoint' | 'close' };
+
+export type WriterReply =
+  | { readonly id: number; readonly ok: true; readonly receipts: readonly AuditReceipt[] }
+  | { readonly id: number; readonly ok: false; readonly error: string };
