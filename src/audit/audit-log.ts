@@ -36,6 +36,7 @@ export class AuditLog {
   readonly #deps: AuditLogDeps;
   #pending: Pending[] = [];
   #cycle: Promise<void> | null = null;
+  readonly #committedListeners: ((headSeq: number) => void)[] = [];
 
   constructor(deps: AuditLogDeps) {
     if (!Number.isSafeInteger(deps.checkpointEvery) || deps.checkpointEvery < 1) {
@@ -47,6 +48,11 @@ export class AuditLog {
   /** The chain this log appends to. */
   get instance(): string {
     return this.#deps.instance;
+  }
+
+  /** Calls `listener` (which must not throw) with the new head seq after each commit that stored events. */
+  onCommitted(listener: (headSeq: number) => void): void {
+    this.#committedListeners.push(listener);
   }
 
   /** Stamps `at`, queues the event, and resolves with the stored event once its batch is committed. */
@@ -94,6 +100,8 @@ export class AuditLog {
             p.reject(new Error('audit log: the store returned fewer events than sent'));
           else p.resolve(event);
         });
+        const headSeq = stored.at(-1)?.seq;
+        if (headSeq !== undefined) for (const listener of this.#committedListeners) listener(headSeq);
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
