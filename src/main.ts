@@ -1,5 +1,5 @@
 /**
- * Composition root: config → store → metrics → guard → engine → listener and HTTP API.
+ * Composition root: config → store → metrics → guard → engine → listener and HTTP API → audit shipper.
  * Every core module receives its collaborators from here; none builds its own.
  */
 
