@@ -329,6 +329,27 @@ describe('AuditShipper', () => {
     expect(seqs(shippedEvents())).toEqual(range(1, 101));
   });
 
+  it('stop() retries a failing sink at once and ships the rest when it is back', async () => {
+    const inner = fileSink();
+    let broken = true;
+    const flaky: LineSink = {
+      append: async (lines) => {
+        if (broken) throw new Error('EACCES: permission denied, open');
+        await inner.append(lines);
+      },
+      close: () => inner.close(),
+    };
+    const shipper = connect(startShipper({ sink: flaky, maxBackoffMs: 3_600_000 }));
+    await record(3);
+    await until(() => logs.some((l) => l.includes('shipping failed')), 'a failure');
+    // Tries at 0, 100, 300 and 700 ms; the next one would be at 1500 ms, past stop()'s deadline.
+    await new Promise((r) => setTimeout(r, 800));
+    broken = false;
+    running.splice(running.indexOf(shipper), 1);
+    await shipper.stop(400);
+    expect(seqs(shippedEvents())).toEqual([1, 2, 3]);
+  });
+
   it('stop() gives up on a sink that keeps failing, leaving the events in the store', async () => {
     const broken: LineSink = {
       append: async () => {

@@ -42,6 +42,8 @@ export interface AuditShipperDeps {
 const DEFAULT_PAGE_SIZE = 1000;
 const FIRST_BACKOFF_MS = 100;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
+/** Longest wait between two tries once stop() was called. */
+const STOPPING_BACKOFF_MS = 1000;
 /** How long stop() keeps trying to ship the rest before leaving it in the store. */
 const DEFAULT_STOP_DEADLINE_MS = 10_000;
 
@@ -111,6 +113,7 @@ export class AuditShipper {
     if (loop === null) return;
     this.#stopping = true;
     this.notify();
+    this.#wake('backoff');
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);
@@ -143,7 +146,8 @@ export class AuditShipper {
             'audit sink: shipping failed; retrying with backoff (the events stay in the store)',
           );
         }
-        await this.#sleep(backoffMs, 'backoff');
+        // While stopping, keep trying often: stop() has a deadline, and the sink may be back.
+        await this.#sleep(this.#stopping ? Math.min(backoffMs, STOPPING_BACKOFF_MS) : backoffMs, 'backoff');
         backoffMs = Math.min(backoffMs * 2, this.#maxBackoffMs);
         continue;
       }
@@ -237,7 +241,7 @@ export class AuditShipper {
     return progress;
   }
 
-  /** Waits `ms`; an idle wait ends early on notify() or stop(), a backoff wait only when stop() gives up. */
+  /** Waits `ms`; an idle wait ends early on notify() or stop(), a backoff wait on stop() only. */
   async #sleep(ms: number, waker: Waker): Promise<void> {
     if (waker === 'idle' && (this.#notified || this.#stopping)) return;
     await new Promise<void>((resolve) => {
