@@ -1,5 +1,5 @@
 /**
- * Composition root: config → store → metrics → guard → engine → listener and HTTP API.
+ * Composition root: config → store → metrics → guard → engine → listener and HTTP API → audit shipper.
  * Every core module receives its collaborators from here; none builds its own.
  */
 
@@ -8,6 +8,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createHttpApi } from './api/http-api.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { auditedGuard } from './audit/audited-guard.js';
+import { openAuditShipper } from './audit/open-audit-shipper.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
@@ -41,8 +42,8 @@ export interface RunningGateway {
   readonly sessions: SessionRegistry;
   /**
    * Graceful stop: refuse new connections, let sessions finish for up to `graceMs`
-   * (default shutdown.grace), then end the rest with a FATAL 57P01; then flush the audit log.
-   * Does not close the store.
+   * (default shutdown.grace), then end the rest with a FATAL 57P01; then flush the audit log and
+   * ship what audit.sink has not received yet. Does not close the store.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -106,6 +107,23 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger.info({ host: httpAddress.host, port: httpAddress.port }, 'http api listening');
   }
 
+  // The store is the buffer: the shipper copies committed events to audit.sink on its own loop,
+  // so a slow or failing sink never holds up a session or the audit log.
+  const auditSink = config.audit.sink;
+  const shipper =
+    auditSink === null
+      ? null
+      : openAuditShipper(auditSink, {
+          store,
+          instance: config.audit.instance,
+          logger,
+          metrics,
+        });
+  if (shipper !== null) {
+    shipper.start();
+    deps.audit?.onCommitted((seq) => shipper.notify(seq));
+  }
+
   const revocationSweep = setInterval(() => {
     const live = registry.liveTokenIds();
     if (live.length === 0) return;
@@ -143,14 +161,19 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       }
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (deps.audit !== undefined) {
-        // Every session has ended: sign the tail so no recorded event is left unverifiable.
-        try {
-          await deps.audit.flush();
-        } catch (error) {
-          logger.error({ err: String(error) }, 'audit flush at shutdown failed');
-          throw error;
+      try {
+        if (deps.audit !== undefined) {
+          // Every session has ended: sign the tail so no recorded event is left unverifiable.
+          try {
+            await deps.audit.flush();
+          } catch (error) {
+            logger.error({ err: String(error) }, 'audit flush at shutdown failed');
+            throw error;
+          }
         }
+      } finally {
+        // After the flush, so its checkpoint ships too; what cannot ship in time stays in the store.
+        await shipper?.stop();
       }
       logger.info('gateway stopped');
     })();

@@ -101,6 +101,17 @@ describe('AuditLog', () => {
     expect(next.seq).toBe(1);
   });
 
+  it('tells onCommitted listeners the new head after each successful commit, not after a failed one', async () => {
+    const log = makeLog();
+    const heads: number[] = [];
+    log.onCommitted((seq) => heads.push(seq));
+    await Promise.all([log.record({ kind: 'session.started' }), log.record({ kind: 'session.ended' })]);
+    counting.failNext = true;
+    await log.record({ kind: 'session.started' }).catch(() => {});
+    await log.record({ kind: 'session.started' });
+    expect(heads).toEqual([2, 3]);
+  });
+
   it('rejects a malformed body alone, without failing the others of its turn', async () => {
     const log = makeLog();
     const results = await Promise.allSettled([

@@ -45,6 +45,7 @@ export class AuditLog {
   #timer: NodeJS.Timeout | null = null;
   /** Events were committed since the last checkpoint the timer asked for. */
   #dirty = false;
+  readonly #committedListeners: ((headSeq: number) => void)[] = [];
 
   constructor(deps: AuditLogDeps) {
     this.#committer =
@@ -62,6 +63,11 @@ export class AuditLog {
       this.#timer = setInterval(() => this.#timedCheckpoint(), interval);
       this.#timer.unref();
     }
+  }
+
+  /** Calls `listener` (which must not throw) with the new head seq after each commit that stored events. */
+  onCommitted(listener: (headSeq: number) => void): void {
+    this.#committedListeners.push(listener);
   }
 
   /** Stamps `at`, queues the event, and resolves with its seq and hash once its batch is committed. */
@@ -127,6 +133,8 @@ export class AuditLog {
             p.reject(new Error('audit log: the store returned fewer events than sent'));
           else p.resolve(receipt);
         });
+        const headSeq = stored.at(-1)?.seq;
+        if (headSeq !== undefined) for (const listener of this.#committedListeners) listener(headSeq);
       } catch (error) {
         for (const p of batch) p.reject(error);
       }

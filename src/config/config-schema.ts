@@ -55,6 +55,17 @@ const upstream = strictMapping({
 /** Only `upstream` is checked here; the other keys are policy, read from the file by resolveRolePolicy. */
 const role = z.looseObject({ upstream: textField({ hint: 'add upstream: <the name of an upstream>' }) });
 
+/** Continuous shipping to a rotating JSONL file; absent (or empty) means off. */
+const auditSink = z.preprocess(
+  (value) => value ?? null,
+  strictMapping({
+    path: textField({ hint: 'add path: <file>, e.g. /var/log/airlock/audit.jsonl' }),
+    max_bytes: byteSizeField('100MiB', { min: '1KiB', max: '1024GiB' }),
+    keep: integerField(10, { min: 1, max: 1000 }),
+    poll: durationField('1s', { min: '10ms', max: '1h' }),
+  }).nullable(),
+);
+
 /** The whole file. Every section but listen, upstreams and roles may be left out. */
 export const configFileSchema = strictMapping({
   listen: section({
@@ -89,6 +100,7 @@ export const configFileSchema = strictMapping({
     instance: textField({ fallback: null }),
     signing_key: textField({ fallback: null }),
     checkpoint_every: integerField(100, { min: 1, max: 100_000 }),
+    sink: auditSink,
   }),
 });
 

@@ -42,6 +42,18 @@ export interface RoleConfig {
 /** Agent-side authentication method the gateway asks clients for. */
 export type AgentAuthMethod = 'scram-sha-256' | 'password';
 
+/** `audit.sink`: where the audit shipper writes, and when the file rotates. */
+export interface AuditSinkConfig {
+  /** Absolute path of the active file; rotated files are `<path>.1` (newest) … `<path>.<keep>`. */
+  readonly path: string;
+  /** The active file rotates before a line would take it past this many bytes. */
+  readonly maxBytes: number;
+  /** Rotated files kept. */
+  readonly keep: number;
+  /** How often the store is checked for events committed by other processes. */
+  readonly pollMs: number;
+}
+
 export interface AirlockConfig {
   /** Absolute path of the file this came from (null when built in code, e.g. the demo). */
   readonly source: string | null;
@@ -89,5 +101,7 @@ export interface AirlockConfig {
     readonly signingKeyPath: string;
     /** A signed checkpoint is written whenever the chain head reaches a multiple of this. */
     readonly checkpointEvery: number;
+    /** Continuous shipping of the chain to a rotating JSONL file (for SIEM collectors); null: off. */
+    readonly sink: AuditSinkConfig | null;
   };
 }

@@ -162,7 +162,7 @@ audit:
       limits: { maxMessageBytes: 16 * 1024 * 1024, startupTimeoutMs: 5000, maxConnections: 50 },
       shutdown: { graceMs: 0 },
       log: { level: 'debug' },
-      audit: { instance: 'gw-1', signingKeyPath: '/etc/airlock/audit.key', checkpointEvery: 250 },
+      audit: { instance: 'gw-1', signingKeyPath: '/etc/airlock/audit.key', checkpointEvery: 250, sink: null },
     });
   });
 
@@ -212,6 +212,7 @@ audit:
       instance: hostname(),
       signingKeyPath: join(dir, 'airlock-audit.key'),
       checkpointEvery: 100,
+      sink: null,
     });
   });
 
@@ -223,6 +224,7 @@ audit:
       instance: 'gw-eu-1',
       signingKeyPath: join(dir, 'keys', 'audit.key'),
       checkpointEvery: 500,
+      sink: null,
     });
   });
 
@@ -235,6 +237,43 @@ audit:
     expect(errorFor(withSection('audit: { instance: "" }')).key).toBe('audit.instance');
     expect(errorFor(withSection('audit: { signing_key: "" }')).key).toBe('audit.signing_key');
     expect(errorFor(withSection('audit: { checkpoints: 5 }')).key).toBe('audit.checkpoints');
+  });
+
+  it('reads audit.sink with its defaults, the path relative to the config dir', () => {
+    expect(parse(withSection('audit:\n  sink:')).audit.sink).toBeNull();
+    expect(parse(withSection('audit:\n  sink:\n    path: logs/audit.jsonl')).audit.sink).toEqual({
+      path: join(dir, 'logs', 'audit.jsonl'),
+      maxBytes: 100 * 1024 * 1024,
+      keep: 10,
+      pollMs: 1000,
+    });
+    const sink = parse(
+      withSection(
+        'audit:\n  sink: { path: /var/log/airlock/a.jsonl, max_bytes: 1GiB, keep: 3, poll: 250ms }',
+      ),
+    ).audit.sink;
+    expect(sink).toEqual({ path: '/var/log/airlock/a.jsonl', maxBytes: 1024 ** 3, keep: 3, pollMs: 250 });
+  });
+
+  it('refuses an audit.sink without a usable path or with bad limits, naming the key and the fix', () => {
+    const cases: [string, string, RegExp][] = [
+      ['{ keep: 3 }', 'audit.sink.path', /add path: <file>/],
+      ['{ path: "" }', 'audit.sink.path', /name the file to write/],
+      ['{ path: logs/ }', 'audit.sink.path', /name the file to write/],
+      ['{ path: certs }', 'audit.sink.path', /name a file in it/],
+      ['{ path: airlock.db }', 'audit.sink.path', /a file of its own/],
+      ['{ path: airlock-audit.key.pub }', 'audit.sink.path', /a file of its own/],
+      ['{ path: a.jsonl, max_bytes: 10B }', 'audit.sink.max_bytes', /between 1KiB and 1024GiB/],
+      ['{ path: a.jsonl, keep: 0 }', 'audit.sink.keep', /from 1 to 1000/],
+      ['{ path: a.jsonl, poll: 1ms }', 'audit.sink.poll', /raise it/],
+      ['{ path: a.jsonl, rotate: daily }', 'audit.sink.rotate', /known keys: path, max_bytes, keep, poll/],
+      ['/var/log/audit.jsonl', 'audit.sink', /shape of this section/],
+    ];
+    for (const [value, key, fix] of cases) {
+      const error = errorFor(withSection(`audit:\n  sink: ${value}`));
+      expect({ value, key: error.key }).toEqual({ value, key });
+      expect(error.fix).toMatch(fix);
+    }
   });
 
   it('treats empty sections as all defaults', () => {

@@ -1,10 +1,17 @@
 /** Turns the validated file into AirlockConfig: reads PEM files, parses upstream URLs, resolves role policies, checks cross-references. */
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { resolveRolePolicy } from '../policy/role-policy.js';
 import type { ConfigIssue } from './config-error.js';
 import type { ConfigFile } from './config-schema.js';
-import type { AirlockConfig, RoleConfig, UpstreamConfig, UpstreamTlsMode } from './config-types.js';
+import type {
+  AirlockConfig,
+  AuditSinkConfig,
+  RoleConfig,
+  UpstreamConfig,
+  UpstreamTlsMode,
+} from './config-types.js';
 import { isLoopbackHost } from './loopback-host.js';
 import { readPemFile } from './pem-file.js';
 import { parseUpstreamUrl } from './upstream-url.js';
@@ -66,8 +73,10 @@ export function resolveConfig(
       fix: 'name a key file, e.g. ./airlock-audit.key (created on first use)',
     });
   }
-  if (issues.length > 0) return { ok: false, issues };
   const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
+  const signingKeyPath = resolve(context.baseDir, signingKey);
+  const sink = resolveAuditSink(file.audit.sink, context.baseDir, [storePath, signingKeyPath], issues);
+  if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
     config: {
@@ -92,11 +101,51 @@ export function resolveConfig(
       log: { level: file.log.level },
       audit: {
         instance,
-        signingKeyPath: resolve(context.baseDir, signingKey),
+        signingKeyPath,
         checkpointEvery: file.audit.checkpoint_every,
+        sink,
       },
     },
   };
+}
+
+/** `audit.sink` with its path resolved; it must not name a file Airlock keeps for itself. */
+function resolveAuditSink(
+  sink: ConfigFile['audit']['sink'],
+  baseDir: string,
+  ownFiles: readonly string[],
+  issues: ConfigIssue[],
+): AuditSinkConfig | null {
+  if (sink === null) return null;
+  const written = sink.path ?? '';
+  const path = resolve(baseDir, written);
+  const taken = ownFiles.flatMap((file) => [
+    file,
+    `${file}.pub`,
+    `${file}-wal`,
+    `${file}-shm`,
+    `${file}-journal`,
+  ]);
+  if (written.trim() === '' || /[/\\]$/.test(written)) {
+    issues.push({
+      key: 'audit.sink.path',
+      problem: written.trim() === '' ? 'is empty' : 'names a directory',
+      fix: 'name the file to write, e.g. /var/log/airlock/audit.jsonl',
+    });
+  } else if (taken.includes(path)) {
+    issues.push({
+      key: 'audit.sink.path',
+      problem: 'is the store or the audit signing key',
+      fix: 'name a file of its own, e.g. /var/log/airlock/audit.jsonl',
+    });
+  } else if (existsSync(path) && statSync(path).isDirectory()) {
+    issues.push({
+      key: 'audit.sink.path',
+      problem: 'is a directory',
+      fix: `name a file in it, e.g. ${join(path, 'audit.jsonl')}`,
+    });
+  }
+  return { path, maxBytes: sink.max_bytes, keep: sink.keep, pollMs: sink.poll };
 }
 
 function resolveListenerTls(

@@ -38,7 +38,12 @@ function testConfig(): AirlockConfig {
     limits: { maxMessageBytes: 64 * 1024 * 1024, startupTimeoutMs: 10_000, maxConnections: 100 },
     shutdown: { graceMs: 10_000 },
     log: { level: 'silent' },
-    audit: { instance: 'test', signingKeyPath: '/nonexistent/airlock-audit.key', checkpointEvery: 100 },
+    audit: {
+      instance: 'test',
+      signingKeyPath: '/nonexistent/airlock-audit.key',
+      checkpointEvery: 100,
+      sink: null,
+    },
   } satisfies AirlockConfig);
 }
 

@@ -11,6 +11,8 @@ export class GatewayMetrics {
   readonly statementSeconds: Histogram;
   readonly upstreamErrors: Counter;
   readonly protocolErrors: Counter;
+  readonly auditSinkLag: Gauge;
+  readonly auditSinkErrors: Counter;
   private readonly bytes: Counter<'direction'>;
   readonly bytesFromAgent: { inc(n: number): void };
   readonly bytesToAgent: { inc(n: number): void };
@@ -53,6 +55,16 @@ export class GatewayMetrics {
     this.protocolErrors = new Counter({
       name: 'airlock_protocol_errors_total',
       help: 'Agent connections closed for protocol violations',
+      registers,
+    });
+    this.auditSinkLag = new Gauge({
+      name: 'airlock_audit_sink_lag_events',
+      help: 'Audit events committed to the store but not yet shipped to audit.sink (a lower bound)',
+      registers,
+    });
+    this.auditSinkErrors = new Counter({
+      name: 'airlock_audit_sink_errors_total',
+      help: 'Failed attempts to ship audit events to audit.sink (each is retried; no event is lost)',
       registers,
     });
     this.bytes = new Counter({

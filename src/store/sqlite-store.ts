@@ -220,11 +220,22 @@ export class SqliteStore implements Store {
       where.push('at_ms >= ?');
       params.push(sinceMs);
     }
+    if (options.checkpointsFromSeq !== undefined) {
+      checkpointWhere.push('seq >= ?');
+      checkpointParams.push(options.checkpointsFromSeq);
+    }
+    let limit = '';
+    if (options.limit !== undefined) {
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
+        throw new TypeError(`readAudit: limit must be an integer >= 1, got ${String(options.limit)}`);
+      }
+      limit = ` LIMIT ${options.limit}`;
+    }
     const clause = (parts: string[]) => (parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`);
     // One read transaction, so the events and checkpoints come from the same moment.
     return this.#db.transaction(() => {
       const events = this.#db
-        .prepare(`SELECT body FROM audit_events ${clause(where)} ORDER BY instance, seq`)
+        .prepare(`SELECT body FROM audit_events ${clause(where)} ORDER BY instance, seq${limit}`)
         .all(...params) as { body: string }[];
       const checkpoints = this.#db
         .prepare(`SELECT body FROM audit_checkpoints ${clause(checkpointWhere)} ORDER BY instance, seq`)

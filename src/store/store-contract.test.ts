@@ -189,6 +189,18 @@ function describeStoreContract(name: string, makeStore: () => Promise<Store> | S
       const since = await store.readAudit({ since: '2024-03-01T00:00:00+02:00' });
       expect(since.events.map((e) => e.seq)).toEqual([3, 4]);
     });
+
+    it('reads audit events in pages with limit, and narrows checkpoints with checkpointsFromSeq', async () => {
+      await appendEvents(store, 'gw-1', 3, { checkpoint: true });
+      await appendEvents(store, 'gw-1', 3, { checkpoint: true });
+      const page = await store.readAudit({ instance: 'gw-1', fromSeq: 2, limit: 2 });
+      expect(page.events.map((e) => e.seq)).toEqual([2, 3]);
+      expect(page.checkpoints.map((c) => c.seq)).toEqual([3, 6]);
+      const narrowed = await store.readAudit({ instance: 'gw-1', fromSeq: 5, checkpointsFromSeq: 4 });
+      expect(narrowed.events.map((e) => e.seq)).toEqual([5, 6]);
+      expect(narrowed.checkpoints.map((c) => c.seq)).toEqual([6]);
+      await expect(store.readAudit({ limit: 0 })).rejects.toThrow(/limit/);
+    });
   });
 }
 

@@ -61,6 +61,10 @@ export interface ReadAuditOptions {
   readonly fromSeq?: number;
   /** Only events whose `at` is at or after this ISO 8601 time (checkpoints are all kept). */
   readonly since?: string;
+  /** At most this many events, the lowest seqs first (pages through a long trail); checkpoints are not limited. */
+  readonly limit?: number;
+  /** Only checkpoints with seq >= this (default: every checkpoint, whatever fromSeq and since say). */
+  readonly checkpointsFromSeq?: number;
 }
 
 export interface Store {
@@ -80,7 +84,8 @@ export interface Store {
   appendAudit(instance: string, build: (head: AuditHead) => AuditAppend): Promise<AuditAppend>;
   /**
    * Stored audit events in seq order, filtered by the options; checkpoints are those of the
-   * instance(s) whatever fromSeq/since say, so a partial read keeps the checkpoint that anchors it.
+   * instance(s) whatever fromSeq/since/limit say (so a partial read keeps the checkpoint that
+   * anchors it), unless checkpointsFromSeq narrows them.
    */
   readAudit(
     options?: ReadAuditOptions,

@@ -1,9 +1,13 @@
 /**
  * Connection and session audit events produced by real sessions: a psql session and a refused token
  * leave session.started, session.ended and connection.refused in the store with the right who and
- * where, and the chain verifies with the public key once the gateway has closed (flushed).
+ * where, and the chain verifies with the public key once the gateway has closed (flushed). The
+ * configured audit.sink file holds the same records once the gateway has closed.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
@@ -18,10 +22,13 @@ const KEY = generateAuditSigningKey();
 describe('audit events of real sessions', () => {
   let db: RealPostgres;
   let gw: TestGateway;
+  const sinkDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-sink-'));
 
   beforeAll(async () => {
     db = await startRealPostgres();
     gw = await startTestGateway(db, {
+      baseDir: sinkDir,
+      extraYaml: 'audit:\n  instance: gw-e2e\n  sink:\n    path: logs/audit.jsonl\n    poll: 50ms',
       audit: (store) =>
         new AuditLog({
           store,
@@ -35,6 +42,7 @@ describe('audit events of real sessions', () => {
   afterAll(async () => {
     await gw?.close();
     await db?.stop();
+    rmSync(sinkDir, { recursive: true, force: true });
   });
 
   it('records session.started/session.ended for psql and connection.refused for a bad secret', async () => {
@@ -80,5 +88,15 @@ describe('audit events of real sessions', () => {
     const report = verifyAuditTrail({ events, checkpoints, publicKeyPem: KEY.publicKeyPem });
     expect(report).toMatchObject({ ok: true, checkedEvents: events.length, lastVerifiedSeq: events.length });
     expect(report.unverifiableTail).toBeUndefined();
+
+    // close() shipped everything, the shutdown checkpoint included, once each and in order.
+    const lines = readFileSync(join(sinkDir, 'logs', 'audit.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const records = lines.map((line) => JSON.parse(line) as { type: string });
+    expect(records.filter((r) => r.type === 'event').map(({ type: _t, ...e }) => e)).toEqual(events);
+    expect(records.filter((r) => r.type === 'checkpoint').map(({ type: _t, ...c }) => c)).toEqual(
+      checkpoints,
+    );
   });
 });
