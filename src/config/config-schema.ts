@@ -55,6 +55,13 @@ const upstream = strictMapping({
 /** Only `upstream` is checked here; the other keys are policy, read from the file by resolveRolePolicy. */
 const role = z.looseObject({ upstream: textField({ hint: 'add upstream: <the name of an upstream>' }) });
 
+/** Who may search the audit trail over HTTP; the key is checked and hashed by resolveConfig. */
+const auditor = strictMapping({
+  key: textField({
+    hint: `add key: \${CAROL_AUDIT_KEY}, a variable holding the output of: openssl rand -hex 32`,
+  }),
+});
+
 /** The whole file. Every section but listen, upstreams and roles may be left out. */
 export const configFileSchema = strictMapping({
   listen: section({
@@ -90,6 +97,7 @@ export const configFileSchema = strictMapping({
     signing_key: textField({ fallback: null }),
     checkpoint_every: integerField(100, { min: 1, max: 100_000 }),
   }),
+  auditors: namedMap('auditor', CONFIG_NAME, auditor, { optional: true }),
 });
 
 /** The file as validated: snake_case keys, defaults applied, durations in ms, sizes in bytes. */

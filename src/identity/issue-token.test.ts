@@ -39,6 +39,7 @@ function testConfig(): AirlockConfig {
     shutdown: { graceMs: 10_000 },
     log: { level: 'silent' },
     audit: { instance: 'test', signingKeyPath: '/nonexistent/airlock-audit.key', checkpointEvery: 100 },
+    auditors: {},
   } satisfies AirlockConfig);
 }
 
