@@ -83,6 +83,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       metrics,
       state: () => (shuttingDown ? 'draining' : 'ok'),
       sessions: () => registry.size,
+      audit: { searchAudit: (query) => store.searchAudit(query), auditors: config.auditors, logger },
     });
     const listen = config.listen.http;
     httpAddress = await new Promise<HostPort>((resolve, reject) => {
