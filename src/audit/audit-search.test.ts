@@ -85,7 +85,9 @@ describe('parseAuditSearch', () => {
     const query = parseAuditSearch({ since: '2024-05-01', until: '2024-05-01T12:30:00+02:00' });
     expect(query.sinceMs).toBe(Date.UTC(2024, 4, 1));
     expect(query.untilMs).toBe(Date.UTC(2024, 4, 1, 10, 30));
-    expect(errorOf({ since: '2024-05-02', until: '2024-05-01' }).field).toBe('until');
+    expect(errorOf({ since: '2024-05-02', until: '2024-05-01' }, (f) => `--${f}`).message).toBe(
+      '--until is not after --since; give a later time, or swap the two',
+    );
     expect(errorOf({ since: '2024-05-01', until: '2024-05-01' }).field).toBe('until');
   });
 

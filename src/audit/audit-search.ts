@@ -172,7 +172,7 @@ export function parseAuditSearch(
     query[field === 'since' ? 'sinceMs' : 'untilMs'] = ms;
   }
   if (query.sinceMs !== undefined && query.untilMs !== undefined && query.untilMs <= query.sinceMs) {
-    fail('until', 'is not after since', 'give an until later than since');
+    fail('until', `is not after ${label('since')}`, 'give a later time, or swap the two');
   }
 
   const limit = one('limit');
