@@ -10,6 +10,7 @@ import type { AuditLog } from './audit/audit-log.js';
 import { auditedGuard } from './audit/audited-guard.js';
 import { openAuditShipper } from './audit/open-audit-shipper.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
+import { isLoopbackHost } from './config/loopback-host.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
 import { createPolicyGuard } from './policy/policy-guard.js';
@@ -95,6 +96,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       metrics,
       state: () => (shuttingDown ? 'draining' : 'ok'),
       sessions: () => registry.size,
+      audit: { searchAudit: (query) => store.searchAudit(query), auditors: config.auditors, logger },
     });
     const listen = config.listen.http;
     httpAddress = await new Promise<HostPort>((resolve, reject) => {
@@ -104,7 +106,17 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       server.once('error', reject);
       httpServer = server;
     });
-    logger.info({ host: httpAddress.host, port: httpAddress.port }, 'http api listening');
+    logger.info(
+      { host: httpAddress.host, port: httpAddress.port, auditors: Object.keys(config.auditors).length },
+      'http api listening',
+    );
+    if (Object.keys(config.auditors).length > 0 && !isLoopbackHost(listen.host)) {
+      // The HTTP API has no TLS of its own: bearer keys and audit events would cross the network in clear.
+      logger.warn(
+        { host: listen.host },
+        'audit API on a non-loopback address over plain HTTP: serve it on loopback behind a TLS proxy (docs/security.md)',
+      );
+    }
   }
 
   // The store is the buffer: the shipper copies committed events to audit.sink on its own loop,

@@ -1,13 +1,22 @@
-/** The gateway's HTTP API (Hono): health and Prometheus metrics now; approvals and audit arrive later. */
+/** The gateway's HTTP API (Hono): health, Prometheus metrics and audit search; approvals arrive later. */
 import { Hono } from 'hono';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { type AuditApiDeps, createAuditRoutes } from './audit-routes.js';
 
 export interface HttpApiDeps {
   readonly metrics: GatewayMetrics;
   /** 'ok' while serving, 'draining' during shutdown (health checks then fail so balancers move away). */
   readonly state: () => 'ok' | 'draining';
   readonly sessions: () => number;
+  /** Audit search under /v1/audit; absent, or without auditors, those routes answer 404. */
+  readonly audit?: AuditApiDeps;
 }
+
+/** No auditors: every audit route answers 404 before a search could run. */
+const AUDIT_API_OFF: AuditApiDeps = {
+  auditors: {},
+  searchAudit: () => Promise.reject(new Error('the audit API is off')),
+};
 
 /** Builds the app; testable with `app.request()` without a socket. */
 export function createHttpApi(deps: HttpApiDeps): Hono {
@@ -20,6 +29,7 @@ export function createHttpApi(deps: HttpApiDeps): Hono {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
+  app.route('/v1/audit', createAuditRoutes(deps.audit ?? AUDIT_API_OFF));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   return app;
 }

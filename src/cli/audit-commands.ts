@@ -1,4 +1,4 @@
-/** `airlock audit verify|export`: check the stored (or an exported) audit trail; write it out as JSONL. */
+/** `airlock audit verify|export|search`: check the stored (or an exported) audit trail; write it out as JSONL; find events. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
@@ -10,6 +10,7 @@ import type { AirlockConfig } from '../config/config-types.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import { registerAuditSearchCommand } from './audit-search-command.js';
 
 const DEFAULT_CONFIG_PATH = './airlock.yaml';
 
@@ -63,6 +64,8 @@ export function registerAuditCommands(program: Command): void {
     .action(async (options: ExportOptions) => {
       await runExport(options);
     });
+
+  registerAuditSearchCommand(audit);
 }
 
 async function runVerify(options: VerifyOptions): Promise<number> {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { AuditSearchError } from '../audit/audit-search.js';
 import { ConfigError } from '../config/load-config.js';
 import { TokenRequestError } from '../identity/issue-token.js';
 import { AuditUsageError, registerAuditCommands } from './audit-commands.js';
@@ -44,7 +45,8 @@ function reportError(error: unknown): number {
     error instanceof ConfigError ||
     error instanceof TokenRequestError ||
     error instanceof PolicyUsageError ||
-    error instanceof AuditUsageError;
+    error instanceof AuditUsageError ||
+    error instanceof AuditSearchError;
   // Multi-line messages (a ConfigError lists every issue) keep their lines aligned under the prefix.
   process.stderr.write(`airlock: ${message.replaceAll('\n', '\n  ')}\n`);
   if (!isUsage && process.env.AIRLOCK_DEBUG && error instanceof Error && error.stack) {

@@ -186,10 +186,16 @@ export function strictMapping<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
-/** A mapping from names matching `pattern` to `value`; at least one entry. */
-export function namedMap<V extends z.ZodType>(what: string, pattern: RegExp, value: V) {
+/** A mapping from names matching `pattern` to `value`; at least one entry unless `optional` (then absent means none). */
+export function namedMap<V extends z.ZodType>(
+  what: string,
+  pattern: RegExp,
+  value: V,
+  options: { optional?: boolean } = {},
+) {
   return z.preprocess(
     (input, ctx) => {
+      if ((input === undefined || input === null) && options.optional) return {};
       if (input === undefined || input === null) {
         ctx.addIssue({
           code: 'custom',
@@ -200,7 +206,7 @@ export function namedMap<V extends z.ZodType>(what: string, pattern: RegExp, val
       }
       if (typeof input !== 'object' || Array.isArray(input)) return input;
       const names = Object.keys(input);
-      if (names.length === 0) {
+      if (names.length === 0 && !options.optional) {
         ctx.addIssue({ code: 'custom', message: 'is empty', params: { fix: `define at least one ${what}` } });
       }
       for (const name of names) {

@@ -65,6 +65,12 @@ const auditSink = z.preprocess(
     poll: durationField('1s', { min: '10ms', max: '1h' }),
   }).nullable(),
 );
+/** Who may search the audit trail over HTTP; the key is checked and hashed by resolveConfig. */
+const auditor = strictMapping({
+  key: textField({
+    hint: `add key: \${CAROL_AUDIT_KEY}, a variable holding the output of: openssl rand -hex 32`,
+  }),
+});
 
 /** The whole file. Every section but listen, upstreams and roles may be left out. */
 export const configFileSchema = strictMapping({
@@ -102,6 +108,7 @@ export const configFileSchema = strictMapping({
     checkpoint_every: integerField(100, { min: 1, max: 100_000 }),
     sink: auditSink,
   }),
+  auditors: namedMap('auditor', CONFIG_NAME, auditor, { optional: true }),
 });
 
 /** The file as validated: snake_case keys, defaults applied, durations in ms, sizes in bytes. */

@@ -39,6 +39,13 @@ export interface RoleConfig {
   readonly policy: RolePolicy;
 }
 
+/** Someone allowed to search the audit trail over the HTTP API. */
+export interface AuditorConfig {
+  readonly name: string;
+  /** Hex SHA-256 of the auditor's bearer key; the key itself is not kept. */
+  readonly keySha256: string;
+}
+
 /** Agent-side authentication method the gateway asks clients for. */
 export type AgentAuthMethod = 'scram-sha-256' | 'password';
 
@@ -59,7 +66,7 @@ export interface AirlockConfig {
   readonly source: string | null;
   readonly listen: {
     readonly postgres: HostPort;
-    /** HTTP API (health, metrics; approvals later). null disables it. */
+    /** HTTP API (health, metrics, audit search). null disables it. */
     readonly http: HostPort | null;
     /** Accept plaintext connections from non-loopback addresses. Default false. */
     readonly allowPlaintextRemote: boolean;
@@ -104,4 +111,6 @@ export interface AirlockConfig {
     /** Continuous shipping of the chain to a rotating JSONL file (for SIEM collectors); null: off. */
     readonly sink: AuditSinkConfig | null;
   };
+  /** Who may use the audit search API, by name; empty: the audit API is off. */
+  readonly auditors: Readonly<Record<string, AuditorConfig>>;
 }

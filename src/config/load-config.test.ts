@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} text is what these tests feed the loader.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,8 +102,10 @@ audit:
   instance: gw-1
   signing_key: /etc/airlock/audit.key
   checkpoint_every: 250
+auditors:
+  carol: { key: '\${CAROL_AUDIT_KEY}' }
 `,
-      { SHOP_DB_PASSWORD: 's3cret' },
+      { SHOP_DB_PASSWORD: 's3cret', CAROL_AUDIT_KEY: 'c'.repeat(64) },
     );
     expect(config).toEqual({
       source: null,
@@ -163,6 +166,9 @@ audit:
       shutdown: { graceMs: 0 },
       log: { level: 'debug' },
       audit: { instance: 'gw-1', signingKeyPath: '/etc/airlock/audit.key', checkpointEvery: 250, sink: null },
+      auditors: {
+        carol: { name: 'carol', keySha256: createHash('sha256').update('c'.repeat(64)).digest('hex') },
+      },
     });
   });
 
@@ -214,6 +220,7 @@ audit:
       checkpointEvery: 100,
       sink: null,
     });
+    expect(config.auditors).toEqual({});
   });
 
   it('reads the audit section, the key path relative to the config dir', () => {
@@ -274,6 +281,43 @@ audit:
       expect({ value, key: error.key }).toEqual({ value, key });
       expect(error.fix).toMatch(fix);
     }
+  });
+
+  it('keeps only the SHA-256 of each auditor key; an empty auditors section means none', () => {
+    const key = 'a1'.repeat(32);
+    const config = parse(withSection('auditors:\n  carol:\n    key: ${KEY}\n  dave: { key: "${OTHER}" }'), {
+      KEY: key,
+      OTHER: 'b'.repeat(32),
+    });
+    expect(Object.keys(config.auditors)).toEqual(['carol', 'dave']);
+    expect(config.auditors.carol?.keySha256).toBe(createHash('sha256').update(key).digest('hex'));
+    expect(JSON.stringify(config)).not.toContain(key);
+    expect(parse(withSection('auditors:')).auditors).toEqual({});
+    expect(parse(withSection('auditors: {}')).auditors).toEqual({});
+  });
+
+  it('refuses short, unprintable, shared and missing auditor keys without quoting them', () => {
+    const short = errorFor(withSection('auditors: { carol: { key: "${KEY}" } }'), { KEY: 'x'.repeat(31) });
+    expect(short.message).toBe(
+      'auditors.carol.key: is shorter than 32 characters; generate one with: openssl rand -hex 32 (and set it through an environment variable)',
+    );
+    const spaced = errorFor(withSection('auditors: { carol: { key: "${KEY}" } }'), {
+      KEY: `${'x'.repeat(32)} y`,
+    });
+    expect(spaced.key).toBe('auditors.carol.key');
+    expect(spaced.message).toContain('visible ASCII');
+    expect(spaced.message).not.toContain('xxxx');
+    const shared = errorFor(withSection('auditors: { carol: { key: "${KEY}" }, dave: { key: "${KEY}" } }'), {
+      KEY: 'k'.repeat(40),
+    });
+    expect(shared.message).toContain('auditors.dave.key: is the same key as auditors.carol.key');
+    expect(errorFor(withSection('auditors: { carol: {} }')).key).toBe('auditors.carol.key');
+    expect(errorFor(withSection('auditors: { carol: { key: 12 } }')).message).not.toContain('12');
+    expect(
+      errorFor(withSection('auditors: { carol: { key: "${KEY}", role: admin } }'), { KEY: 'k'.repeat(40) })
+        .key,
+    ).toBe('auditors.carol.role');
+    expect(errorFor(withSection('auditors: { "bad name": { key: x } }')).key).toBe('auditors.bad name');
   });
 
   it('treats empty sections as all defaults', () => {
@@ -681,6 +725,16 @@ describe('upstreamSecrets: ignored (token commands never connect upstream)', () 
       upstreamSecrets: 'ignored',
     });
     expect(config.upstreams.shop?.password).toBeNull();
+  });
+
+  it('skips the auditors section, whose keys only the running gateway needs', () => {
+    const config = parseConfigText(`${text}\nauditors:\n  carol: { key: '\${CAROL_AUDIT_KEY}' }\n`, {
+      baseDir: '/tmp',
+      source: null,
+      env: {},
+      upstreamSecrets: 'ignored',
+    });
+    expect(config.auditors).toEqual({});
   });
 
   it('still requires it by default (serve)', () => {

@@ -19,8 +19,9 @@ export interface ParseConfigOptions {
   /** Environment for `${VAR}` substitution; defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
   /**
-   * 'ignored' drops `upstreams.*.password` before substitution (resolved as null), for commands that
-   * never connect upstream — `airlock token …` must not need the database password. Default 'required'.
+   * 'ignored' drops the secrets only a running gateway uses before substitution: `upstreams.*.password`
+   * (resolved as null) and the `auditors` section (resolved as none). For commands that never connect
+   * upstream nor serve HTTP — `airlock token …` must not need the database password. Default 'required'.
    */
   readonly upstreamSecrets?: 'required' | 'ignored';
 }
@@ -57,7 +58,7 @@ export function loadConfigFile(
 /** Validates YAML text (e.g. built in a test or the demo) into a deep-frozen AirlockConfig; throws ConfigError. */
 export function parseConfigText(text: string, options: ParseConfigOptions): AirlockConfig {
   const parsed = parseYaml(text);
-  const rawTree = options.upstreamSecrets === 'ignored' ? withoutUpstreamPasswords(parsed) : parsed;
+  const rawTree = options.upstreamSecrets === 'ignored' ? withoutGatewaySecrets(parsed) : parsed;
   const env = options.env ?? process.env;
   const substitution = substituteEnv(rawTree, env);
   const validation = validateConfigFile(substitution.value, rawTree);
@@ -77,6 +78,12 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Airl
   });
   if (!resolved.ok) throw new ConfigError(resolved.issues);
   return deepFreeze(resolved.config);
+}
+
+/** A copy of the tree without `upstreams.<name>.password` and `auditors` (the rest is shared, read-only). */
+function withoutGatewaySecrets(tree: Record<string, unknown>): Record<string, unknown> {
+  const { auditors: _auditors, ...rest } = tree;
+  return withoutUpstreamPasswords(rest);
 }
 
 /** A copy of the tree without `upstreams.<name>.password` (the rest is shared, read-only). */

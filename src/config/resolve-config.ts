@@ -3,10 +3,12 @@ import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resolveRolePolicy } from '../policy/role-policy.js';
+import { AUDITOR_KEY_FIX, auditorKeyProblem, hashAuditorKey } from './auditor-keys.js';
 import type { ConfigIssue } from './config-error.js';
 import type { ConfigFile } from './config-schema.js';
 import type {
   AirlockConfig,
+  AuditorConfig,
   AuditSinkConfig,
   RoleConfig,
   UpstreamConfig,
@@ -73,6 +75,8 @@ export function resolveConfig(
       fix: 'name a key file, e.g. ./airlock-audit.key (created on first use)',
     });
   }
+  const auditors = resolveAuditors(file.auditors, issues);
+  if (issues.length > 0) return { ok: false, issues };
   const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
   const signingKeyPath = resolve(context.baseDir, signingKey);
   const sink = resolveAuditSink(file.audit.sink, context.baseDir, [storePath, signingKeyPath], issues);
@@ -105,6 +109,7 @@ export function resolveConfig(
         checkpointEvery: file.audit.checkpoint_every,
         sink,
       },
+      auditors,
     },
   };
 }
@@ -270,6 +275,36 @@ function resolveRoles(
     roles[name] = { name, upstream, rules, policy: resolved.policy };
   }
   return roles;
+}
+
+/** Checks each auditor's key and keeps only its hash; a key shared by two auditors is refused. */
+function resolveAuditors(
+  entries: ConfigFile['auditors'],
+  issues: ConfigIssue[],
+): Record<string, AuditorConfig> {
+  const auditors: Record<string, AuditorConfig> = Object.create(null);
+  const owners = new Map<string, string>();
+  for (const [name, entry] of Object.entries(entries)) {
+    const key = entry.key ?? '';
+    const problem = auditorKeyProblem(key);
+    if (problem !== undefined) {
+      issues.push({ key: `auditors.${name}.key`, problem, fix: AUDITOR_KEY_FIX });
+      continue;
+    }
+    const keySha256 = hashAuditorKey(key);
+    const owner = owners.get(keySha256);
+    if (owner !== undefined) {
+      issues.push({
+        key: `auditors.${name}.key`,
+        problem: `is the same key as auditors.${owner}.key`,
+        fix: `give each auditor its own key (${AUDITOR_KEY_FIX})`,
+      });
+      continue;
+    }
+    owners.set(keySha256, name);
+    auditors[name] = { name, keySha256 };
+  }
+  return auditors;
 }
 
 function childOf(node: unknown, key: string): unknown {

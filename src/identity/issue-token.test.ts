@@ -44,6 +44,7 @@ function testConfig(): AirlockConfig {
       checkpointEvery: 100,
       sink: null,
     },
+    auditors: {},
   } satisfies AirlockConfig);
 }
 

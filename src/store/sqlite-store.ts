@@ -1,8 +1,10 @@
 /** Store on an embedded SQLite file (better-sqlite3): the default for a single gateway and its CLI. */
 import Database from 'better-sqlite3';
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
+import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
+import { type AuditSearchRow, buildAuditSearchQuery } from './sqlite-audit-search.js';
 import type {
   AuditAppend,
   AuditHead,
@@ -54,6 +56,18 @@ const MIGRATIONS: readonly ((db: Db) => void)[] = [
         body     TEXT NOT NULL,
         PRIMARY KEY (instance, seq)
       ) STRICT, WITHOUT ROWID;
+    `);
+  },
+  (db) => {
+    // Audit search: the usual starting points of an investigation (who, which CI run, which
+    // session), each with time so a match comes out in order. An index on this WITHOUT ROWID
+    // table also holds (instance, seq), the rest of the search order. Each costs about 2 µs per
+    // inserted event (one JSON parse and one b-tree insert, measured on 750-byte statement
+    // events), small beside hashing and fsync; the other filters scan the time range.
+    db.exec(`
+      CREATE INDEX audit_events_subject ON audit_events (json_extract(body, '$.who.subject'), at_ms);
+      CREATE INDEX audit_events_run_id ON audit_events (json_extract(body, '$.why.runId'), at_ms);
+      CREATE INDEX audit_events_session_id ON audit_events (json_extract(body, '$.where.sessionId'), at_ms);
     `);
   },
 ];
@@ -245,6 +259,20 @@ export class SqliteStore implements Store {
         checkpoints: checkpoints.map((row) => JSON.parse(row.body) as AuditCheckpoint),
       };
     })();
+  }
+
+  async searchAudit(query: AuditSearchQuery): Promise<AuditSearchPage<ChainedAuditEvent>> {
+    const { sql, params } = buildAuditSearchQuery(query);
+    const rows = this.#db.prepare(sql).all(...params) as AuditSearchRow[];
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      events: page.map((row) => JSON.parse(row.body) as ChainedAuditEvent),
+      nextCursor:
+        rows.length > query.limit && last !== undefined
+          ? { atMs: last.at_ms, instance: last.instance, seq: last.seq }
+          : null,
+    };
   }
 
   async close(): Promise<void> {

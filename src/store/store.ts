@@ -1,4 +1,5 @@
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
+import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
 
 /** The persistence boundary: every durable fact (tokens now; audit and approvals later) goes through a Store. */
@@ -90,5 +91,10 @@ export interface Store {
   readAudit(
     options?: ReadAuditOptions,
   ): Promise<{ events: ChainedAuditEvent[]; checkpoints: AuditCheckpoint[] }>;
+  /**
+   * Stored audit events matching every filter of `query`, across instances, one page in the
+   * query's order (time, then instance, then seq); nextCursor continues after the page's last event.
+   */
+  searchAudit(query: AuditSearchQuery): Promise<AuditSearchPage<ChainedAuditEvent>>;
   close(): Promise<void>;
 }

@@ -167,6 +167,16 @@ describe('statement audit through real sessions', () => {
     });
     // Result values never reach the trail.
     expect(JSON.stringify(events)).not.toContain('"two"');
+
+    // An auditor finds the refusal by table and decision (what `airlock audit search` runs).
+    const found = await gw.store.searchAudit({
+      sessionId,
+      table: 'vault',
+      decision: 'deny',
+      limit: 10,
+      order: 'oldest',
+    });
+    expect(found.events.map((e) => e.seq)).toEqual([refused?.seq]);
   });
 
   it('records the values bound to extended-protocol statements, and each Execute of a pipeline', async () => {

@@ -133,6 +133,11 @@ describe('operations: health, metrics, shutdown and the serve command', () => {
         for (let i = 0; i < 5; i++) await client.query('select $1::int as i', [i]);
         await client.query('select generate_series(1, 1000)');
         await expect(client.query('select * from no_such_table')).rejects.toThrow(/does not exist/);
+        // node-postgres rejects at the ErrorResponse; the gateway counts the statement at the
+        // ReadyForQuery behind it, which may arrive in a later packet when the machine is busy.
+        await expect
+          .poll(async () => metric(await metrics(gw.httpPort), 'airlock_statements_total'), { timeout: 2000 })
+          .toBe(metric(before, 'airlock_statements_total') + 7);
         const during = await metrics(gw.httpPort);
         expect(metric(during, 'airlock_sessions_active')).toBe(1);
         expect(
