@@ -5,9 +5,8 @@
  * writer thread; either way the caller sees the same AuditCommitter.
  */
 import type { AuditAppend, Store } from '../store/store.js';
-import type { AuditEventBody } from './audit-event.js';
 import { signCheckpoint } from './checkpoint.js';
-import { AuditChain } from './hash-chain.js';
+import { AuditChain, type EncodedAuditBody } from './hash-chain.js';
 
 /** What the chain assigned to one stored event. */
 export interface AuditReceipt {
@@ -18,7 +17,7 @@ export interface AuditReceipt {
 /** Appends batches durably; see StoreCommitter (in-process) and WorkerCommitter (writer thread). */
 export interface AuditCommitter {
   /** Appends `bodies` in order in one transaction; rejects (storing none) when that fails. */
-  commit(bodies: readonly AuditEventBody[]): Promise<readonly AuditReceipt[]>;
+  commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]>;
   /** Signs a checkpoint for the head if events were stored after the newest checkpoint. */
   checkpoint(): Promise<void>;
   /** Releases what the committer holds (a thread, a connection); pending calls settle first. */
@@ -45,14 +44,14 @@ export class StoreCommitter implements AuditCommitter {
     }
   }
 
-  async commit(bodies: readonly AuditEventBody[]): Promise<readonly AuditReceipt[]> {
+  async commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]> {
     const { instance, checkpointEvery } = this.settings;
     const result = await this.store.appendAudit(instance, (head) => {
       const chain = new AuditChain(
         instance,
         head.hash === null ? undefined : { seq: head.seq, hash: head.hash },
       );
-      const events = bodies.map((body) => chain.append(body));
+      const events = bodies.map((body) => chain.appendEncoded(body));
       const last = chain.head;
       const crossed = Math.floor(last.seq / checkpointEvery) > Math.floor(head.seq / checkpointEvery);
       return crossed ? { events, checkpoint: this.sign(last.seq, last.hash) } : { events };

@@ -188,4 +188,30 @@ describe('AuditLog', () => {
     await expect.poll(async () => (await verifyStored()).checkpoints.map((c) => c.seq)).toEqual([1, 2]);
     await log.close();
   });
+
+  it('lets a deferred event ride the next commit, or commit on its own shortly after', async () => {
+    const log = makeLog();
+    const deferred = log.record({ kind: 'statement.finished' }, { defer: true });
+    await new Promise((r) => setImmediate(r));
+    expect(counting.appends).toBe(0);
+    const urgent = log.record({ kind: 'statement.decided' });
+    await Promise.all([deferred, urgent]);
+    expect(counting.appends).toBe(1);
+    expect((await verifyStored()).events.map((e) => e.kind)).toEqual([
+      'statement.finished',
+      'statement.decided',
+    ]);
+
+    const alone = await log.record({ kind: 'statement.finished' }, { defer: true });
+    expect(alone.seq).toBe(3);
+    expect(counting.appends).toBe(2);
+  });
+
+  it('flush commits deferred events', async () => {
+    const log = makeLog();
+    const deferred = log.record({ kind: 'statement.finished' }, { defer: true });
+    await log.flush();
+    expect((await deferred).seq).toBe(1);
+    expect((await verifyStored()).checkpoints.map((c) => c.seq)).toEqual([1]);
+  });
 });

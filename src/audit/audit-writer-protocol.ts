@@ -1,7 +1,7 @@
 /** Messages between the gateway's AuditLog (WorkerCommitter) and the audit writer thread. */
 
 import type { AuditReceipt } from './audit-committer.js';
-import type { AuditEventBody } from './audit-event.js';
+import type { EncodedAuditBody } from './hash-chain.js';
 
 /** Sent once, as workerData. */
 export interface WriterSetup {
@@ -15,7 +15,7 @@ export interface WriterSetup {
 }
 
 export type WriterRequest =
-  | { readonly id: number; readonly op: 'commit'; readonly bodies: readonly AuditEventBody[] }
+  | { readonly id: number; readonly op: 'commit'; readonly bodies: readonly EncodedAuditBody[] }
   | { readonly id: number; readonly op: 'checkpoint' | 'close' };
 
 export type WriterReply =

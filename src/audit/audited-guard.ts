@@ -18,7 +18,11 @@ import type { AuditEventBody, ChainedAuditEvent, JsonValue } from './audit-event
 
 /** What the audited guard needs from the audit log (AuditLog satisfies it). */
 export interface AuditRecorder {
-  record(body: Omit<AuditEventBody, 'at'>): Promise<Pick<ChainedAuditEvent, 'seq'>>;
+  /** `defer`: nothing waits on this event; it may join the next commit instead of starting one. */
+  record(
+    body: Omit<AuditEventBody, 'at'>,
+    options?: { defer?: boolean },
+  ): Promise<Pick<ChainedAuditEvent, 'seq'>>;
 }
 
 /** Where a failed background write is reported (never with statement text or values). */
@@ -149,7 +153,7 @@ class AuditedSessionGuard implements SessionGuard {
         what: finishedWhat(numbers[i]!, decidedSeqs[i]!, perStatement[i]!, result.forwardedAtMs),
       };
       this.audit
-        .record(body)
+        .record(body, { defer: true })
         .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
     });
   }

@@ -1,9 +1,10 @@
 /** AuditChain: sequence, links, determinism, resumption from a stored head, and body validation. */
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AuditEventBody } from './audit-event.js';
+import { AUDIT_EVENT_KINDS, type AuditEventBody, type JsonValue } from './audit-event.js';
 import { canonicalJson } from './canonical-json.js';
-import { AuditChain, eventHash, genesisHash } from './hash-chain.js';
+import { AuditChain, encodeAuditBody, eventHash, genesisHash } from './hash-chain.js';
 
 const body: AuditEventBody = {
   kind: 'statement.decided',
@@ -78,5 +79,59 @@ describe('AuditChain', () => {
     expect(() => new AuditChain('gw-1', { seq: -1, hash: genesisHash('gw-1') })).toThrow(/seq/);
     expect(() => new AuditChain('gw-1', { seq: 3, hash: 'abc' })).toThrow(/hex/);
     expect(() => new AuditChain('gw-1', { seq: 0, hash: genesisHash('gw-2') })).toThrow(/genesis/);
+  });
+});
+
+describe('AuditChain.appendEncoded', () => {
+  const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.string({ unit: 'binary' }),
+      fc.maxSafeInteger(),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.string(), tie('value'), { maxKeys: 3 }),
+    ),
+  })).value;
+  const part = fc.option(fc.dictionary(fc.string({ unit: 'binary' }), json, { maxKeys: 4 }), {
+    nil: undefined,
+  });
+  const bodies = fc.record({
+    kind: fc.constantFrom(...AUDIT_EVENT_KINDS),
+    at: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+    who: part,
+    why: part,
+    where: part,
+    what: part,
+  });
+
+  it('writes exactly canonicalJson of the event append returns, with the same hash, link by link', () => {
+    fc.assert(
+      fc.property(
+        fc.array(bodies, { minLength: 1, maxLength: 4 }),
+        fc.string({ minLength: 1 }),
+        (list, instance) => {
+          const objects = new AuditChain(instance);
+          const encoded = new AuditChain(instance);
+          for (const raw of list) {
+            const body = Object.fromEntries(
+              Object.entries(raw).filter(([, v]) => v !== undefined),
+            ) as unknown as AuditEventBody;
+            const event = objects.append(body);
+            const stored = encoded.appendEncoded(encodeAuditBody(body));
+            expect(stored.json).toBe(canonicalJson(event));
+            expect(stored).toMatchObject({ instance, seq: event.seq, at: event.at, hash: event.hash });
+          }
+        },
+      ),
+    );
+  });
+
+  it('refuses an encoded body whose text does not start with its own at and kind', () => {
+    const chain = new AuditChain('gw-1');
+    const good = encodeAuditBody(body);
+    expect(() => chain.appendEncoded({ ...good, kind: 'token.issued' })).toThrow(/does not start/);
+    expect(chain.head.seq).toBe(0);
   });
 });

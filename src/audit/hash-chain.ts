@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import {
   type AuditEventBody,
+  type AuditEventKind,
   type ChainedAuditEvent,
   isAuditEventKind,
   type UnhashedAuditEvent,
@@ -31,6 +32,29 @@ export function eventHash(event: UnhashedAuditEvent): string {
 /** True for a lower-case hex SHA-256. */
 export function isHexSha256(value: unknown): value is string {
   return typeof value === 'string' && HEX_SHA256.test(value);
+}
+
+/** A body already validated and in canonical form: how AuditLog hands events to a committer. */
+export interface EncodedAuditBody {
+  readonly at: string;
+  readonly kind: AuditEventKind;
+  /** canonicalJson of the body. */
+  readonly json: string;
+}
+
+/** A chained event in canonical form (`json` is canonicalJson of the whole ChainedAuditEvent): what the store keeps. */
+export interface EncodedAuditEvent {
+  readonly instance: string;
+  readonly seq: number;
+  readonly at: string;
+  readonly hash: string;
+  readonly json: string;
+}
+
+/** Checks `body` as AuditChain.append does and returns its canonical form. */
+export function encodeAuditBody(body: AuditEventBody): EncodedAuditBody {
+  checkBody(body);
+  return { at: body.at, kind: body.kind, json: canonicalJson(body) };
 }
 
 /** The last event appended: its seq (0 before the first) and hash (the genesis hash before the first). */
@@ -91,10 +115,37 @@ export class AuditChain {
     this.#hash = event.hash;
     return deepFreeze(event);
   }
+
+  /**
+   * Same as append, on a body already in canonical form, without parsing it: the chain fields are
+   * spliced in where canonical key order puts them (at < hash < instance < kind < prevHash < seq <
+   * what, where, who, why), so the text is exactly canonicalJson of the event append would return.
+   */
+  appendEncoded(body: EncodedAuditBody): EncodedAuditEvent {
+    const head = `{"at":${JSON.stringify(body.at)}`;
+    const kind = `"kind":${JSON.stringify(body.kind)}`;
+    if (!body.json.startsWith(`${head},${kind}`)) {
+      throw new TypeError('audit event: encoded body does not start with its at and kind');
+    }
+    const rest = body.json.slice(head.length + 1 + kind.length);
+    const seq = this.#seq + 1;
+    const links = `"instance":${JSON.stringify(this.instance)},${kind},"prevHash":"${this.#hash}","seq":${seq}${rest}`;
+    const hash = sha256Hex(`${head},${links}`);
+    this.#seq = seq;
+    this.#hash = hash;
+    return { instance: this.instance, seq, at: body.at, hash, json: `${head},"hash":"${hash}",${links}` };
+  }
 }
 
 /** Checks the body and returns a deep copy of it, so later changes by the caller cannot alter a hashed event. */
 function validateBody(body: AuditEventBody): AuditEventBody {
+  checkBody(body);
+  // canonicalJson rejects floats, undefined, class instances …; parsing it back is the deep copy.
+  return JSON.parse(canonicalJson(body)) as AuditEventBody;
+}
+
+/** The checks canonicalJson does not make: known fields and kind, an ISO 8601 `at`, object parts. */
+function checkBody(body: AuditEventBody): void {
   if (typeof body !== 'object' || body === null) throw new TypeError('audit event: body must be an object');
   for (const key of Object.keys(body)) {
     if (!BODY_FIELDS.has(key)) throw new TypeError(`audit event: unknown field "${key}"`);
@@ -109,8 +160,6 @@ function validateBody(body: AuditEventBody): AuditEventBody {
       throw new TypeError(`audit event: "${key}" must be an object`);
     }
   }
-  // canonicalJson rejects floats, undefined, class instances …; parsing it back is the deep copy.
-  return JSON.parse(canonicalJson(body)) as AuditEventBody;
 }
 
 function deepFreeze<T>(value: T): T {

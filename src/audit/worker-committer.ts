@@ -5,8 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { AuditCommitter, AuditReceipt } from './audit-committer.js';
-import type { AuditEventBody } from './audit-event.js';
 import type { WriterReply, WriterRequest, WriterSetup } from './audit-writer-protocol.js';
+import type { EncodedAuditBody } from './hash-chain.js';
 
 interface InFlight {
   readonly resolve: (receipts: readonly AuditReceipt[]) => void;
@@ -28,7 +28,7 @@ export class WorkerCommitter implements AuditCommitter {
     }
   }
 
-  commit(bodies: readonly AuditEventBody[]): Promise<readonly AuditReceipt[]> {
+  commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]> {
     return this.send({ op: 'commit', bodies });
   }
 

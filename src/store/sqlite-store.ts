@@ -195,7 +195,8 @@ export class SqliteStore implements Store {
         }
         const atMs = Date.parse(event.at);
         if (Number.isNaN(atMs)) throw new Error(`audit append: seq ${event.seq} has no valid "at"`);
-        this.#insertAuditEvent.run(instance, event.seq, atMs, event.hash, canonicalJson(event));
+        const body = 'json' in event ? event.json : canonicalJson(event);
+        this.#insertAuditEvent.run(instance, event.seq, atMs, event.hash, body);
         expected++;
       }
       const checkpoint = built.checkpoint;

@@ -1,6 +1,7 @@
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
 import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
+import type { EncodedAuditEvent } from '../audit/hash-chain.js';
 
 /** The persistence boundary: every durable fact (tokens now; audit and approvals later) goes through a Store. */
 
@@ -50,7 +51,8 @@ export interface AuditHead {
 
 /** What an appendAudit builder returns: events that continue the head, and optionally a checkpoint. */
 export interface AuditAppend {
-  readonly events: readonly ChainedAuditEvent[];
+  /** Events as objects, or already in canonical form (stored as given). */
+  readonly events: readonly (ChainedAuditEvent | EncodedAuditEvent)[];
   readonly checkpoint?: AuditCheckpoint;
 }
 
