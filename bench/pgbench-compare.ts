@@ -14,11 +14,12 @@ import { installCleanup, runChecked } from './lib/child-processes.js';
 import { type BenchTarget, clientEnv, runSelectOnly, timeStream } from './lib/pgbench-runs.js';
 import { ensurePgbouncer, startPgbouncer } from './lib/pgbouncer.js';
 
-const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-no-audit,airlock-allow-all]
+const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-audit-os,airlock-no-audit,airlock-allow-all]
   --duration  seconds per pgbench run (default 15, or $BENCH_SECONDS)
   --scale     pgbench scale factor (default 10: 1,000,000 accounts)
-  --targets   paths to measure (default: all five)
-  airlock = \`airlock serve\` (policy + durable audit); airlock-no-audit = policy only; airlock-allow-all = neither`;
+  --targets   paths to measure (default: all six)
+  airlock = \`airlock serve\` (policy + audit, durability fsync); airlock-audit-os = the same with durability os;
+  airlock-no-audit = policy only; airlock-allow-all = neither`;
 
 interface BenchOptions {
   readonly seconds: number;
@@ -113,6 +114,7 @@ async function startTargets(
   }
   const variants = {
     airlock: 'serve',
+    'airlock-audit-os': 'serve-os',
     'airlock-no-audit': 'no-audit',
     'airlock-allow-all': 'allow-all',
   } as const;

@@ -21,7 +21,7 @@ export interface RunningAirlock {
   stop(): Promise<void>;
 }
 
-function configYaml(listenPort: number, upstreamUrl: string, storePath: string): string {
+function configYaml(listenPort: number, upstreamUrl: string, storePath: string, durability: string): string {
   return [
     '# Written by bench/lib/airlock-gateway.ts for one bench run.',
     'listen:',
@@ -42,6 +42,8 @@ function configYaml(listenPort: number, upstreamUrl: string, storePath: string):
     '        operations: [select]',
     'log:',
     '  level: warn',
+    'audit:',
+    `  durability: ${durability}`,
     '',
   ].join('\n');
 }
@@ -56,17 +58,20 @@ export async function startAirlock(options: {
   readonly user: string;
   readonly password: string;
   /**
-   * `serve` (default): `airlock serve`, policy and audit. The bench-only variants price each step:
+   * `serve` (default): `airlock serve`, policy and audit (durability fsync); `serve-os`: the same
+   * with `audit.durability: os`. The bench-only variants price each step:
    * `no-audit` (policy, nothing recorded) and `allow-all` (no policy, nothing recorded).
    */
-  readonly variant?: 'serve' | 'no-audit' | 'allow-all';
+  readonly variant?: 'serve' | 'serve-os' | 'no-audit' | 'allow-all';
 }): Promise<RunningAirlock> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'airlock-bench-gateway-'));
   const configFile = path.join(dir, 'airlock.yaml');
   const logFile = path.join(dir, 'airlock.log');
   const port = await findFreePort();
   const upstreamUrl = `postgres://${encodeURIComponent(options.user)}@127.0.0.1:${options.upstreamPort}/${options.database}`;
-  await writeFile(configFile, configYaml(port, upstreamUrl, path.join(dir, 'airlock.db')));
+  const variant = options.variant ?? 'serve';
+  const durability = variant === 'serve-os' ? 'os' : 'fsync';
+  await writeFile(configFile, configYaml(port, upstreamUrl, path.join(dir, 'airlock.db'), durability));
   const env = { ...process.env, BENCH_DB_PASSWORD: options.password };
   const node = process.execPath;
   let child: ReturnType<typeof startDaemon> | null = null;
@@ -87,9 +92,8 @@ export async function startAirlock(options: {
       { env, cwd: REPO_ROOT },
     );
     const token = JSON.parse(issued) as { user: string; password: string; database: string };
-    const variant = options.variant ?? 'serve';
     const command =
-      variant === 'serve'
+      variant === 'serve' || variant === 'serve-os'
         ? [...CLI, 'serve', '--config', configFile]
         : ['--import', 'tsx', 'bench/lib/bench-gateway.ts', configFile, variant];
     child = startDaemon(node, command, { env, cwd: REPO_ROOT, logFile });

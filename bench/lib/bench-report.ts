@@ -5,13 +5,15 @@ import { fileURLToPath } from 'node:url';
 import type { Measurement } from './pgbench-runs.js';
 
 /**
- * The paths every line is measured on: airlock is `airlock serve` (least-privilege role and durable
- * audit), airlock-no-audit enforces the role without recording, airlock-allow-all does neither.
+ * The paths every line is measured on: airlock is `airlock serve` (least-privilege role and audit
+ * with durability fsync), airlock-audit-os the same with durability os, airlock-no-audit enforces
+ * the role without recording, airlock-allow-all does neither.
  */
 export const TARGET_NAMES = [
   'direct',
   'pgbouncer',
   'airlock',
+  'airlock-audit-os',
   'airlock-no-audit',
   'airlock-allow-all',
 ] as const;
@@ -55,6 +57,7 @@ export function formatTable(lines: readonly ReportLine[]): string {
     'airlock/direct',
     'airlock/pgbouncer',
     'airlock/no-audit',
+    'audit-os/no-audit',
     'no-audit/allow-all',
   ];
   const rows = lines.map((line) => [
@@ -64,6 +67,7 @@ export function formatTable(lines: readonly ReportLine[]): string {
     formatRatio(ratio(line, 'direct')),
     formatRatio(ratio(line, 'pgbouncer')),
     formatRatio(ratio(line, 'airlock-no-audit')),
+    formatRatio(ratio(line, 'airlock-no-audit', 'airlock-audit-os')),
     formatRatio(ratio(line, 'airlock-allow-all', 'airlock-no-audit')),
   ]);
   const widths = header.map((title, column) =>
@@ -86,7 +90,8 @@ export function formatTable(lines: readonly ReportLine[]): string {
     widths.map((width) => '-'.repeat(width)).join('  '),
     ...rows.map(render),
     '',
-    'Ratios are airlock value / other value (no-audit/allow-all: airlock-no-audit / airlock-allow-all):',
+    'Ratios are airlock value / other value (audit-os/no-audit: airlock-audit-os / airlock-no-audit;',
+    'no-audit/allow-all: airlock-no-audit / airlock-allow-all):',
     'below 1x is slower for TPS, above 1x is slower for latency and seconds.',
     ...(errors.length > 0 ? ['', 'Errors:', ...errors] : []),
   ].join('\n');
@@ -109,6 +114,7 @@ export async function writeJsonReport(
         airlockOverDirect: ratio(line, 'direct'),
         airlockOverPgbouncer: ratio(line, 'pgbouncer'),
         airlockOverNoAudit: ratio(line, 'airlock-no-audit'),
+        auditOsOverNoAudit: ratio(line, 'airlock-no-audit', 'airlock-audit-os'),
         noAuditOverAllowAll: ratio(line, 'airlock-allow-all', 'airlock-no-audit'),
       },
     })),

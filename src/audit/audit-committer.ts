@@ -31,6 +31,11 @@ export interface ChainSettings {
   readonly checkpointEvery: number;
   /** Epoch milliseconds; stamps checkpoints. */
   readonly now: () => number;
+  /**
+   * Run after each checkpoint() (timed and final; not after the checkpoints a commit crosses into):
+   * e.g. to fsync a store that commits without it.
+   */
+  readonly afterCheckpoint?: () => void;
 }
 
 /** Commits through `store.appendAudit` on the calling thread. */
@@ -64,6 +69,7 @@ export class StoreCommitter implements AuditCommitter {
       if (head.hash === null || head.seq <= head.checkpointSeq) return { events: [] };
       return { events: [], checkpoint: this.sign(head.seq, head.hash) };
     });
+    this.settings.afterCheckpoint?.();
   }
 
   async close(): Promise<void> {}

@@ -7,6 +7,7 @@ import type { EncodedAuditBody } from './hash-chain.js';
 export interface WriterSetup {
   readonly storePath: string;
   readonly synchronous: 'full' | 'normal';
+  readonly walAutocheckpointPages?: number;
   readonly chain: {
     readonly instance: string;
     readonly privateKeyPem: string;

@@ -12,7 +12,10 @@ const setup = workerData as WriterSetup;
 const port = parentPort;
 if (port === null) throw new Error('audit-writer-worker.ts runs only as a worker thread');
 
-const store = new SqliteStore(setup.storePath, { synchronous: setup.synchronous });
+const store = new SqliteStore(setup.storePath, {
+  synchronous: setup.synchronous,
+  walAutocheckpointPages: setup.walAutocheckpointPages,
+});
 const committer = new StoreCommitter(store, { ...setup.chain, now: Date.now });
 
 port.on('message', (request: WriterRequest) => {

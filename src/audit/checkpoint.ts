@@ -43,16 +43,28 @@ export function auditKeyId(publicKeyPem: string): string {
 
 /** Signs the chain head; throws if the key is not Ed25519 or the claim is malformed. */
 export function signCheckpoint(claim: CheckpointClaim, privateKeyPem: string): AuditCheckpoint {
-  const privateKey = ed25519(createPrivateKey(privateKeyPem), 'private');
+  const { privateKey, keyId } = signingKeyOf(privateKeyPem);
   const payload = checkpointPayload(claim);
   return {
     instance: claim.instance,
     seq: claim.seq,
     headHash: claim.headHash,
     at: claim.at,
-    keyId: keyIdOf(createPublicKey(privateKey)),
+    keyId,
     signature: sign(null, Buffer.from(payload, 'utf8'), privateKey).toString('base64'),
   };
+}
+
+/** The last key parsed: a gateway signs with one key, so its PEM is parsed once, not per checkpoint. */
+let lastSigningKey: { readonly pem: string; readonly privateKey: KeyObject; readonly keyId: string } | null =
+  null;
+
+function signingKeyOf(privateKeyPem: string): { privateKey: KeyObject; keyId: string } {
+  if (lastSigningKey?.pem !== privateKeyPem) {
+    const privateKey = ed25519(createPrivateKey(privateKeyPem), 'private');
+    lastSigningKey = { pem: privateKeyPem, privateKey, keyId: keyIdOf(createPublicKey(privateKey)) };
+  }
+  return lastSigningKey;
 }
 
 /**

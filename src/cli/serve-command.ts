@@ -18,7 +18,7 @@ export function registerServeCommand(program: Command): void {
       const logger = createLogger(config.log.level);
       const store = openStore(config.store);
       // Commits (fsync'd) run in a writer thread, so they never stop the relay of other sessions.
-      const audit = openAuditLog(config, store, { mode: 'thread' });
+      const audit = openAuditLog(config, store, { mode: 'gateway' });
       if (audit.keyCreated) {
         logger.info(
           { keyId: audit.keyId, publicKeyPath: audit.publicKeyPath, publicKey: audit.publicKeyPem },
@@ -50,6 +50,8 @@ export function registerServeCommand(program: Command): void {
           upstreams: Object.keys(config.upstreams),
           auditInstance: config.audit.instance,
           auditKeyId: audit.keyId,
+          auditDurability: config.audit.durability,
+          auditWriter: audit.writer,
         },
         'airlock gateway ready',
       );

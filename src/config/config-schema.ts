@@ -55,6 +55,9 @@ const upstream = strictMapping({
 /** Only `upstream` is checked here; the other keys are policy, read from the file by resolveRolePolicy. */
 const role = z.looseObject({ upstream: textField({ hint: 'add upstream: <the name of an upstream>' }) });
 
+/** How durable an audit record is before the statement it records may run (docs/audit.md). */
+export const AUDIT_DURABILITIES = ['fsync', 'os'] as const;
+
 /** Continuous shipping to a rotating JSONL file; absent (or empty) means off. */
 const auditSink = z.preprocess(
   (value) => value ?? null,
@@ -106,6 +109,8 @@ export const configFileSchema = strictMapping({
     instance: textField({ fallback: null }),
     signing_key: textField({ fallback: null }),
     checkpoint_every: integerField(100, { min: 1, max: 100_000 }),
+    checkpoint_interval: durationField('10s', { min: '100ms', max: '24h' }),
+    durability: choiceField(AUDIT_DURABILITIES, 'fsync'),
     sink: auditSink,
   }),
   auditors: namedMap('auditor', CONFIG_NAME, auditor, { optional: true }),

@@ -108,6 +108,14 @@ export interface AirlockConfig {
     readonly signingKeyPath: string;
     /** A signed checkpoint is written whenever the chain head reaches a multiple of this. */
     readonly checkpointEvery: number;
+    /** …and at least this often (ms) while events arrive. */
+    readonly checkpointIntervalMs: number;
+    /**
+     * 'fsync': a record is on disk (fsync'd) before its statement runs; survives power loss.
+     * 'os': written to the operating system before its statement runs (survives a gateway crash),
+     * fsync'd at the next signed checkpoint, so a power loss can lose up to checkpointIntervalMs.
+     */
+    readonly durability: 'fsync' | 'os';
     /** Continuous shipping of the chain to a rotating JSONL file (for SIEM collectors); null: off. */
     readonly sink: AuditSinkConfig | null;
   };

@@ -165,7 +165,14 @@ auditors:
       limits: { maxMessageBytes: 16 * 1024 * 1024, startupTimeoutMs: 5000, maxConnections: 50 },
       shutdown: { graceMs: 0 },
       log: { level: 'debug' },
-      audit: { instance: 'gw-1', signingKeyPath: '/etc/airlock/audit.key', checkpointEvery: 250, sink: null },
+      audit: {
+        instance: 'gw-1',
+        signingKeyPath: '/etc/airlock/audit.key',
+        checkpointEvery: 250,
+        checkpointIntervalMs: 10_000,
+        durability: 'fsync',
+        sink: null,
+      },
       auditors: {
         carol: { name: 'carol', keySha256: createHash('sha256').update('c'.repeat(64)).digest('hex') },
       },
@@ -218,6 +225,8 @@ auditors:
       instance: hostname(),
       signingKeyPath: join(dir, 'airlock-audit.key'),
       checkpointEvery: 100,
+      checkpointIntervalMs: 10_000,
+      durability: 'fsync',
       sink: null,
     });
     expect(config.auditors).toEqual({});
@@ -225,14 +234,28 @@ auditors:
 
   it('reads the audit section, the key path relative to the config dir', () => {
     const config = parse(
-      withSection('audit:\n  instance: gw-eu-1\n  signing_key: keys/audit.key\n  checkpoint_every: "500"'),
+      withSection(
+        'audit:\n  instance: gw-eu-1\n  signing_key: keys/audit.key\n  checkpoint_every: "500"\n  checkpoint_interval: 2s\n  durability: os',
+      ),
     );
     expect(config.audit).toEqual({
       instance: 'gw-eu-1',
       signingKeyPath: join(dir, 'keys', 'audit.key'),
       checkpointEvery: 500,
+      checkpointIntervalMs: 2000,
+      durability: 'os',
       sink: null,
     });
+  });
+
+  it('refuses an unknown audit.durability and a checkpoint_interval out of range, naming the fix', () => {
+    const durability = errorFor(withSection('audit: { durability: none }'));
+    expect(durability.key).toBe('audit.durability');
+    expect(durability.fix).toMatch(/fsync.*os/);
+    expect(errorFor(withSection('audit: { checkpoint_interval: 1ms }')).key).toBe(
+      'audit.checkpoint_interval',
+    );
+    expect(errorFor(withSection('audit: { checkpoint_interval: 2d }')).key).toBe('audit.checkpoint_interval');
   });
 
   it('refuses checkpoint_every outside 1..100000, an empty instance and unknown audit keys', () => {

@@ -107,6 +107,8 @@ export function resolveConfig(
         instance,
         signingKeyPath,
         checkpointEvery: file.audit.checkpoint_every,
+        checkpointIntervalMs: file.audit.checkpoint_interval,
+        durability: file.audit.durability,
         sink,
       },
       auditors,

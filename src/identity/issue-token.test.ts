@@ -42,6 +42,8 @@ function testConfig(): AirlockConfig {
       instance: 'test',
       signingKeyPath: '/nonexistent/airlock-audit.key',
       checkpointEvery: 100,
+      checkpointIntervalMs: 10_000,
+      durability: 'fsync',
       sink: null,
     },
     auditors: {},

@@ -108,13 +108,23 @@ export class SqliteStore implements Store {
    * acknowledged to its caller survives a power loss; 'normal' (WAL) only writes it to the OS, which
    * survives a crash of the gateway but may lose the last commits on a power loss or kernel crash.
    */
-  constructor(path: string, options: { readonly synchronous?: 'full' | 'normal' } = {}) {
+  constructor(
+    path: string,
+    options: {
+      readonly synchronous?: 'full' | 'normal';
+      /** WAL pages after which a commit copies the WAL back into the database (SQLite default 1000). */
+      readonly walAutocheckpointPages?: number;
+    } = {},
+  ) {
     this.#db = new Database(path);
     // The CLI and a running gateway share the file: WAL lets readers run beside one writer,
     // and busy_timeout waits out the other process's write instead of failing at once.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    if (options.walAutocheckpointPages !== undefined) {
+      this.#db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpointPages))}`);
+    }
     migrate(this.#db);
 
     this.#insert = this.#db.prepare(`
@@ -274,6 +284,14 @@ export class SqliteStore implements Store {
           ? { atMs: last.at_ms, instance: last.instance, seq: last.seq }
           : null,
     };
+  }
+
+  /**
+   * Forces what is committed onto disk: a passive WAL checkpoint, which fsyncs the WAL (and the
+   * database file) even under synchronous = NORMAL. Used after each signed audit checkpoint.
+   */
+  syncToDisk(): void {
+    this.#db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   async close(): Promise<void> {
