@@ -4,13 +4,22 @@ import { describe, expect, it } from 'vitest';
 
 const source = readFileSync(new URL('../../src/wire/postgres/pg-error.ts', import.meta.url), 'utf8');
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+/** SQLSTATEs a guard gives its refusals besides the default 42501 (e.g. the audit's write-ahead refusal). */
+const guardCodes = [
+  ...readFileSync(new URL('../../src/audit/audited-guard.ts', import.meta.url), 'utf8').matchAll(
+    /SQLSTATE = '([0-9A-Z]{5})'/g,
+  ),
+].map((m) => m[1]!);
 
 describe('docs/errors.md', () => {
-  const codes = [...new Set([...source.matchAll(/code: '([0-9A-Z]{5})'/g)].map((m) => m[1]!))];
+  const codes = [
+    ...new Set([...[...source.matchAll(/code: '([0-9A-Z]{5})'/g)].map((m) => m[1]!), ...guardCodes]),
+  ];
   const constructors = [...source.matchAll(/^ {2}static (\w+)\(/gm)].map((m) => m[1]!);
 
   it('finds the codes and constructors in the source (guards this test itself)', () => {
     expect(codes.length).toBeGreaterThan(8);
+    expect(guardCodes).toEqual(['58030']);
     expect(constructors.length).toBeGreaterThan(10);
   });
 
