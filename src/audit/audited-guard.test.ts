@@ -177,4 +177,24 @@ describe('auditedGuard', () => {
       durationUs: 4000,
     });
   });
+
+  it('records at most 100 command tags of a long Query, with their count, and every row', async () => {
+    const { session, rec } = sessionWith({
+      action: 'allow',
+      statements: [{ ...execute('insert …; × 150'), via: 'simple-query' }],
+    });
+    const verdict = await session.checkBatch(BATCH);
+    if (verdict.action !== 'allow') throw new Error('expected allow');
+    const outcomes: StatementOutcome[] = Array.from({ length: 150 }, (_, i) => ({
+      kind: 'complete',
+      tag: 'INSERT 0 2',
+      atMs: i,
+    }));
+    verdict.finished?.({ forwardedAtMs: 0, outcomes });
+    await Promise.resolve();
+    const what = rec.bodies.at(-1)?.what;
+    expect(what?.commandCount).toBe(150);
+    expect(what?.commandTags).toHaveLength(100);
+    expect(what?.rows).toBe(300);
+  });
 });

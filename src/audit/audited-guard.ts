@@ -177,6 +177,9 @@ function fromBatch(verdict: GuardVerdict, batch: GuardBatch): StatementDecision[
     }));
 }
 
+/** At most this many command tags are recorded per statement message (rows still count them all). */
+const RECORDED_TAGS = 100;
+
 /** Command tags that end with the number of rows the command returned or changed. */
 const COUNTED_COMMAND = /^(?:SELECT|INSERT \d+|UPDATE|DELETE|MERGE|COPY|FETCH|MOVE) (\d+)$/;
 
@@ -203,7 +206,13 @@ function finishedWhat(
   }
   what.outcome = last.kind === 'error' ? 'error' : last.kind === 'suspended' ? 'suspended' : 'ok';
   if (last.kind === 'error') what.sqlState = last.sqlState;
-  if (tags.length > 0) what.commandTags = tags;
+  if (tags.length > RECORDED_TAGS) {
+    // A Query of thousands of statements: the first tags, and how many there were.
+    what.commandCount = tags.length;
+    what.commandTags = tags.slice(0, RECORDED_TAGS);
+  } else if (tags.length > 0) {
+    what.commandTags = tags;
+  }
   if (rows !== undefined && Number.isSafeInteger(rows)) what.rows = rows;
   what.durationUs = Math.max(0, Math.round((last.atMs - forwardedAtMs) * 1000));
   return what;

@@ -75,6 +75,13 @@ const END_BOUNDARY_WAIT_MS = 3000;
 /** Upstream messages the relay handles itself instead of passing through untouched. */
 const INTERCEPTED = new Set([Backend.NotificationResponse]);
 
+/**
+ * Bounds on what the relay keeps to report outcomes: Flush batches waiting for a Sync, and outcomes
+ * waiting for a ReadyForQuery. A pipeline past them still runs; its later batches are not reported.
+ */
+const MAX_OPEN_REPORTED_BATCHES = 1000;
+const MAX_PENDING_OUTCOMES = 10_000;
+
 /** An allowed batch whose statements' outcomes the guard asked to hear about. */
 interface ReportedBatch {
   readonly finished: (result: BatchResult) => void;
@@ -97,6 +104,8 @@ export class PostgresRelay {
   private readonly progress = new UpstreamProgress<ReportedBatch>();
   /** Statement outcomes seen since the last ReadyForQuery, for the batches that ReadyForQuery closes. */
   private outcomes: StatementOutcome[] = [];
+  /** Past MAX_OPEN_REPORTED_BATCHES: the rest of this pipeline (up to its Sync) is not reported. */
+  private unreportedRound = false;
   private batch: Frame[] = [];
   private batchStatements: GuardStatement[] = [];
   /** Frames received while the relay was blocked (guard pending or waiting to inject an error). */
@@ -291,8 +300,11 @@ export class PostgresRelay {
   private apply(verdict: GuardVerdict, frames: Frame[], ends: BatchEnd): void {
     if (verdict.action === 'allow') {
       this.tracker.commit();
+      if (ends === 'flush' && this.progress.openBatchCount >= MAX_OPEN_REPORTED_BATCHES) {
+        this.unreportedRound = true;
+      }
       const reported =
-        verdict.finished === undefined
+        verdict.finished === undefined || this.unreportedRound
           ? undefined
           : {
               finished: verdict.finished,
@@ -360,8 +372,12 @@ export class PostgresRelay {
   private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch): void {
     const now = performance.now();
     if (reported !== undefined) reported.forwardedAtMs = now;
-    if (ends === 'flush') this.progress.sentFlushBatch(reported);
-    else this.progress.sentExpectingReady(ends, now, reported);
+    if (ends === 'flush') {
+      this.progress.sentFlushBatch(reported);
+    } else {
+      this.progress.sentExpectingReady(ends, now, reported);
+      this.unreportedRound = false;
+    }
     this.writeUpstream(bytes);
   }
 
@@ -441,6 +457,7 @@ export class PostgresRelay {
   }
 
   private statementEnded(kind: StatementEndKind, detail: string): void {
+    if (this.outcomes.length >= MAX_PENDING_OUTCOMES) return;
     const atMs = performance.now();
     this.outcomes.push(
       kind === 'complete'

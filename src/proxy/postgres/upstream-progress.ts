@@ -44,6 +44,11 @@ export class UpstreamProgress<B = never> {
     this.sent++;
   }
 
+  /** Batches attached since the last Query/Sync (Flush batches waiting for the ReadyForQuery that closes them). */
+  get openBatchCount(): number {
+    return this.openBatches.length;
+  }
+
   /** A Flush-terminated batch went upstream. */
   sentFlushBatch(batch?: B): void {
     if (batch !== undefined) this.openBatches.push(batch);
