@@ -1,6 +1,5 @@
 /** `airlock demo`: an embedded shop database behind the gateway, with a token ready to paste. */
 import type { Command } from 'commander';
-import { startDemo } from '../demo/run-demo.js';
 
 /** Registers `airlock demo` on the program. */
 export function registerDemoCommand(program: Command): void {
@@ -16,6 +15,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--check', 'run one query through the gateway with the demo token, print the result and exit')
     .action(
       async (options: { dir: string; port: string; httpPort: string; logLevel: string; check?: boolean }) => {
+        // Loaded here, not at the top: PGlite is large, and every other command would pay for it.
+        const { startDemo } = await import('../demo/run-demo.js');
         const demo = await startDemo({
           dir: options.dir,
           port: Number(options.port),

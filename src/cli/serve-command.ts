@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { effectivePolicyDigest } from '../audit/config-digest.js';
 import { openAuditLog } from '../audit/open-audit-log.js';
 import { loadConfigFile } from '../config/load-config.js';
-import { startGateway } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { openStore } from '../store/open-store.js';
 
@@ -36,6 +35,8 @@ export function registerServeCommand(program: Command): void {
           keyId: audit.keyId,
         },
       });
+      // Loaded here, not at the top, so the other commands do not load the whole gateway.
+      const { startGateway } = await import('../main.js');
       const gateway = await startGateway({ config, store, logger, audit: audit.log }).catch(
         async (error: unknown) => {
           // The writer thread would keep the process alive.
