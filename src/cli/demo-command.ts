@@ -28,8 +28,13 @@ export function registerDemoCommand(program: Command): void {
           try {
             const counts = await demo.selfCheck();
             process.stdout.write(
-              `self-check through the gateway: ${counts.customers} customers, ${counts.orders} orders\n`,
+              `self-check through the gateway: ${counts.customers} customers, ${counts.orders} orders; ${
+                counts.auditSeq === null
+                  ? 'NOT found in the audit trail'
+                  : `audit record seq ${counts.auditSeq}`
+              }\n`,
             );
+            if (counts.auditSeq === null) process.exitCode = 1;
           } finally {
             await demo.close();
           }

@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import type { AuditLog } from '../audit/audit-log.js';
+import { openAuditLog } from '../audit/open-audit-log.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { buildConnectionInfo, type ConnectionInfo } from '../identity/connection-info.js';
 import { issueToken } from '../identity/issue-token.js';
@@ -28,8 +30,11 @@ export interface DemoOptions {
 export interface RunningDemo {
   readonly connection: ConnectionInfo;
   readonly configPath: string;
-  /** Runs a query through the gateway with the demo token: proof the path works end to end. */
-  selfCheck(): Promise<{ customers: number; orders: number }>;
+  /**
+   * Runs a query through the gateway with the demo token and finds its record in the audit trail:
+   * proof the path works end to end.
+   */
+  selfCheck(): Promise<{ customers: number; orders: number; auditSeq: number | null }>;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,7 @@ export interface RunningDemo {
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const database = await startEmbeddedPostgres();
   let store: Store | null = null;
+  let audit: AuditLog | null = null;
   let gateway: RunningGateway | null = null;
   try {
     mkdirSync(options.dir, { recursive: true });
@@ -46,7 +52,14 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     writeFileSync(configPath, demoConfigYaml(database, port, httpPort, options.logLevel), { mode: 0o600 });
     const config = loadConfigFile(configPath);
     store = openStore(config.store);
-    gateway = await startGateway({ config, store, logger: createLogger(config.log.level, process.stderr) });
+    // The same audit as `airlock serve`: every statement is recorded before it runs.
+    audit = openAuditLog(config, store, { mode: 'gateway' }).log;
+    gateway = await startGateway({
+      config,
+      store,
+      audit,
+      logger: createLogger(config.log.level, process.stderr),
+    });
     // Rewrite the file with the ports actually bound, so `airlock token issue --config` prints them.
     writeFileSync(
       configPath,
@@ -64,19 +77,22 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const connection = buildConnectionInfo(issued, gateway.postgres);
     printBanner(options.out, connection, configPath, gateway);
     const runningStore = store;
+    const runningAudit = audit;
     const runningGateway = gateway;
     return {
       connection,
       configPath,
-      selfCheck: () => selfCheck(connection),
+      selfCheck: () => selfCheck(connection, runningStore),
       close: async () => {
         await runningGateway.close(2000);
+        await runningAudit.close();
         await runningStore.close();
         await database.close();
       },
     };
   } catch (error) {
     await gateway?.close(0);
+    await audit?.close().catch(() => {});
     await store?.close();
     await database.close();
     throw error;
@@ -111,7 +127,13 @@ log:
 `;
 }
 
-async function selfCheck(info: ConnectionInfo): Promise<{ customers: number; orders: number }> {
+const SELF_CHECK_SQL =
+  'select (select count(*) from customers)::int as customers, (select count(*) from orders)::int as orders';
+
+async function selfCheck(
+  info: ConnectionInfo,
+  store: Store,
+): Promise<{ customers: number; orders: number; auditSeq: number | null }> {
   const client = new pg.Client({
     host: info.host,
     port: info.port,
@@ -121,10 +143,16 @@ async function selfCheck(info: ConnectionInfo): Promise<{ customers: number; ord
   });
   await client.connect();
   try {
-    const res = await client.query<{ customers: number; orders: number }>(
-      'select (select count(*) from customers)::int as customers, (select count(*) from orders)::int as orders',
-    );
-    return res.rows[0]!;
+    const res = await client.query<{ customers: number; orders: number }>(SELF_CHECK_SQL);
+    // Write-ahead: the record was committed before the query reached the database.
+    const recorded = await store.searchAudit({
+      kinds: ['statement.decided'],
+      tokenId: info.tokenId,
+      text: SELF_CHECK_SQL,
+      limit: 1,
+      order: 'newest',
+    });
+    return { ...res.rows[0]!, auditSeq: recorded.events[0]?.seq ?? null };
   } finally {
     await client.end();
   }
@@ -156,6 +184,10 @@ Try:   select full_name, email, phone from customers limit 5;
 
 The policy is in ${rel}; to see why a statement is allowed or refused:
   npm run airlock -- policy check --config ${rel} --role reporting "delete from orders"
+
+Audit trail (every statement, recorded before it runs; hash-chained and signed):
+  npm run airlock -- audit search --config ${rel} --limit 20
+  npm run airlock -- audit verify --config ${rel}
 
 More tokens:   npm run airlock -- token issue --config ${rel} --role reporting --subject you --reason "why"
 List/revoke:   npm run airlock -- token list --config ${rel}
