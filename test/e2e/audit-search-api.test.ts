@@ -6,10 +6,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainedAuditEvent } from '../../src/audit/audit-event.js';
-import { AuditLog } from '../../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const AUDITOR_KEY = randomBytes(32).toString('hex');
 const SIGNING_KEY = generateAuditSigningKey();
@@ -22,14 +21,7 @@ describe('audit search over HTTP', () => {
     db = await startRealPostgres();
     gw = await startTestGateway(db, {
       extraYaml: `auditors:\n  carol: { key: ${AUDITOR_KEY} }`,
-      audit: (store) =>
-        new AuditLog({
-          store,
-          instance: 'gw-search-e2e',
-          privateKeyPem: SIGNING_KEY.privateKeyPem,
-          checkpointEvery: 1000,
-          now: Date.now,
-        }),
+      audit: auditLogOn('gw-search-e2e', SIGNING_KEY.privateKeyPem),
     });
   });
   afterAll(async () => {

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { verifyAuditTrail } from '../../src/audit/verify-chain.js';
 import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const run = promisify(execFile);
 const KEY = generateAuditSigningKey();
@@ -29,14 +28,7 @@ describe('audit events of real sessions', () => {
     gw = await startTestGateway(db, {
       baseDir: sinkDir,
       extraYaml: 'audit:\n  instance: gw-e2e\n  sink:\n    path: logs/audit.jsonl\n    poll: 50ms',
-      audit: (store) =>
-        new AuditLog({
-          store,
-          instance: 'gw-e2e',
-          privateKeyPem: KEY.privateKeyPem,
-          checkpointEvery: 1000,
-          now: Date.now,
-        }),
+      audit: auditLogOn('gw-e2e', KEY.privateKeyPem),
     });
   });
   afterAll(async () => {

@@ -6,13 +6,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainedAuditEvent } from '../../src/audit/audit-event.js';
-import { AuditLog } from '../../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { verifyAuditTrail } from '../../src/audit/verify-chain.js';
 import type { Store } from '../../src/store/store.js';
 import type { RealPostgres } from '../helpers/real-postgres.js';
 import { startRealPostgres } from '../helpers/real-postgres.js';
-import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const KEY = generateAuditSigningKey();
 const INSTANCE = 'gw-statements';
@@ -67,16 +66,10 @@ describe('statement audit through real sessions', () => {
     gw = await startTestGateway(db, {
       policy: true,
       rolesYaml: ROLES_YAML,
-      audit: (store) => {
+      audit: auditLogOn(INSTANCE, KEY.privateKeyPem, (store) => {
         control = new ControllableStore(store);
-        return new AuditLog({
-          store: control.asStore(),
-          instance: INSTANCE,
-          privateKeyPem: KEY.privateKeyPem,
-          checkpointEvery: 1000,
-          now: Date.now,
-        });
-      },
+        return control.asStore();
+      }),
     });
   });
 

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import type { ClientConfig } from 'pg';
-import type { AuditLog } from '../../src/audit/audit-log.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
 import type { AirlockConfig } from '../../src/config/config-types.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 import { type IssuedToken, issueToken } from '../../src/identity/issue-token.js';
@@ -13,6 +13,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createPolicyGuard } from '../../src/policy/policy-guard.js';
 import { allowAllGuard, type Guard, type GuardBatch, type GuardVerdict } from '../../src/proxy/guard.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 import type { RealPostgres } from './real-postgres.js';
 
 /** A Guard whose sessions all decide batches with `check` (for tests of the guard seam). */
@@ -20,6 +21,19 @@ export function guardFromBatchCheck(
   check: (batch: GuardBatch) => GuardVerdict | Promise<GuardVerdict>,
 ): Guard {
   return { openSession: () => ({ upstreamParameters: {}, checkBatch: check, close: () => {} }) };
+}
+
+/**
+ * The `audit` option for a chain `instance` signed with `privateKeyPem`, committed inline on the
+ * gateway's store (or on `wrap(store)`, e.g. a store that can be made to fail).
+ */
+export function auditLogOn(
+  instance: string,
+  privateKeyPem: string,
+  wrap: (store: Store) => Store = (store) => store,
+): (store: SqliteStore) => AuditLog {
+  return (store) =>
+    new AuditLog({ store: wrap(store), instance, privateKeyPem, checkpointEvery: 1000, now: Date.now });
 }
 
 /** Which of RealPostgres's users the gateway uses upstream (one per auth method). */
