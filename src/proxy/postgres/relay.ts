@@ -21,6 +21,7 @@ import type {
   SessionIdentity,
   StatementOutcome,
 } from '../guard.js';
+import { CopyInWindow } from './copy-in-window.js';
 import { StatementTracker } from './statement-tracker.js';
 import { UpstreamProgress } from './upstream-progress.js';
 
@@ -72,6 +73,12 @@ const ABORT_TRANSACTION = encodeMessage(
 );
 /** How long the gateway waits for a message boundary before it closes without a last word. */
 const END_BOUNDARY_WAIT_MS = 3000;
+/** Names of the COPY messages an agent sends, for errors. */
+const COPY_MESSAGES: Readonly<Record<number, string>> = {
+  [Frontend.CopyData]: 'CopyData',
+  [Frontend.CopyDone]: 'CopyDone',
+  [Frontend.CopyFail]: 'CopyFail',
+};
 /** Upstream messages the relay handles itself instead of passing through untouched. */
 const INTERCEPTED = new Set([Backend.NotificationResponse]);
 
@@ -94,6 +101,7 @@ export class PostgresRelay {
   private readonly framer: MessageFramer;
   private readonly scanner: BackendStreamScanner;
   private readonly tracker = new StatementTracker();
+  private readonly copyIn = new CopyInWindow();
   private readonly progress = new UpstreamProgress<ReportedBatch>();
   /** Statement outcomes seen since the last ReadyForQuery, for the batches that ReadyForQuery closes. */
   private outcomes: StatementOutcome[] = [];
@@ -229,12 +237,24 @@ export class PostgresRelay {
         }
         case Frontend.CopyData:
         case Frontend.CopyDone:
-        case Frontend.CopyFail:
-          // Part of a COPY the guard already allowed; keep order with any batch being assembled.
+        case Frontend.CopyFail: {
+          const inBatch = this.batch.length > 0;
+          // Only part of a COPY … FROM STDIN the guard allowed; the server would silently drop the rest.
+          if (!this.copyIn.admit(frame.type !== Frontend.CopyData, inBatch ? this.batchStatements : null)) {
+            this.finishWith(
+              PgError.protocolViolation(
+                `${COPY_MESSAGES[frame.type]} received but no COPY FROM STDIN is in progress`,
+              ),
+              'agent-protocol-error',
+            );
+            return;
+          }
           if (frame.type !== Frontend.CopyData) this.progress.sentCopyEnd();
-          if (this.batch.length > 0) this.batch.push(frame);
+          // Keep order with any batch being assembled.
+          if (inBatch) this.batch.push(frame);
           else this.writeUpstream(frame.raw);
           return;
+        }
         case Frontend.FunctionCall: {
           const oid = decodeFunctionCallOid(frame.body);
           this.decide(
@@ -273,7 +293,7 @@ export class PostgresRelay {
       return;
     }
     if (!(verdict instanceof Promise)) {
-      this.apply(verdict, frames, ends);
+      this.apply(verdict, frames, statements, ends);
       return;
     }
     this.blocked = true;
@@ -281,14 +301,15 @@ export class PostgresRelay {
       (resolved) => {
         if (this.closed || this.ending) return;
         this.blocked = false;
-        this.apply(resolved, frames, ends);
+        this.apply(resolved, frames, statements, ends);
         this.processBacklog();
       },
       (error: unknown) => this.failInternally(error),
     );
   }
 
-  private apply(verdict: GuardVerdict, frames: Frame[], ends: BatchEnd): void {
+  private apply(verdict: GuardVerdict, frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
+    this.copyIn.decided(statements, verdict.action === 'allow');
     if (verdict.action === 'allow') {
       this.tracker.commit();
       const reported =
@@ -513,9 +534,13 @@ export class PostgresRelay {
 
   // ---- teardown ---------------------------------------------------------------------------------
 
-  /** Stops taking agent messages, then sends `error` at the next upstream message boundary and closes. */
+  /**
+   * Stops taking agent messages, then sends `error` and closes: for the gateway's own reasons at the next
+   * upstream message boundary; for the agent's protocol violation once the upstream has answered what the
+   * agent sent before it (as PostgreSQL, which reads messages in order, would), for a bounded time.
+   */
   private finishWith(error: PgError, kind: 'ended-by-gateway' | 'agent-protocol-error'): void {
-    this.finishAtBoundary(error, { kind, error });
+    this.finishAtBoundary(error, { kind, error }, kind === 'agent-protocol-error');
   }
 
   /**
@@ -529,19 +554,27 @@ export class PostgresRelay {
     });
   }
 
-  private finishAtBoundary(error: PgError, reason: RelayEnd): void {
+  private finishAtBoundary(error: PgError, reason: RelayEnd, answersFirst = false): void {
     if (this.closed || this.ending) return;
     this.ending = true;
     this.blocked = true;
     this.backlog = [];
     this.options.client.pause();
-    const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS);
-    timer.unref();
-    this.whenUpstreamAllows(false, () => {
+    let patience: NodeJS.Timeout | undefined;
+    const finish = () => {
       clearTimeout(timer);
+      clearTimeout(patience);
       this.writeClient(encodeErrorResponse(error));
       this.close(reason);
-    });
+    };
+    const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS * (answersFirst ? 2 : 1));
+    timer.unref();
+    if (answersFirst) {
+      // Waiting for answers is bounded: after END_BOUNDARY_WAIT_MS the next message boundary will do.
+      patience = setTimeout(() => this.whenUpstreamAllows(false, finish), END_BOUNDARY_WAIT_MS);
+      patience.unref();
+    }
+    this.whenUpstreamAllows(answersFirst, finish);
   }
 
   private close(reason: RelayEnd): void {
