@@ -8,7 +8,11 @@ import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
 import type { StatementEndKind } from '../../wire/postgres/backend-stream-scanner.js';
 import { BackendStreamScanner } from '../../wire/postgres/backend-stream-scanner.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
-import { decodeFunctionCallOid, decodeQuery } from '../../wire/postgres/frontend-decoders.js';
+import {
+  decodeEmptyBody,
+  decodeFunctionCallOid,
+  decodeQuery,
+} from '../../wire/postgres/frontend-decoders.js';
 import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/message-framer.js';
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
@@ -227,6 +231,7 @@ export class PostgresRelay {
           return;
         case Frontend.Flush:
         case Frontend.Sync: {
+          decodeEmptyBody(frame.body, frame.type === Frontend.Sync ? 'Sync' : 'Flush');
           this.batch.push(frame);
           const frames = this.batch;
           const statements = this.batchStatements;
@@ -238,6 +243,7 @@ export class PostgresRelay {
         case Frontend.CopyData:
         case Frontend.CopyDone:
         case Frontend.CopyFail: {
+          if (frame.type === Frontend.CopyDone) decodeEmptyBody(frame.body, 'CopyDone');
           const inBatch = this.batch.length > 0;
           // Only part of a COPY … FROM STDIN the guard allowed; the server would silently drop the rest.
           if (!this.copyIn.admit(frame.type !== Frontend.CopyData, inBatch ? this.batchStatements : null)) {
