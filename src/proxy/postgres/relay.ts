@@ -4,7 +4,7 @@
  * message boundaries (so the gateway can speak cleanly between messages) and what is still owed.
  */
 import type { Duplex } from 'node:stream';
-import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
+import { decodeErrorFields, decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
 import type { StatementEndKind } from '../../wire/postgres/backend-stream-scanner.js';
 import { BackendStreamScanner } from '../../wire/postgres/backend-stream-scanner.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
@@ -70,11 +70,17 @@ export type RelayEnd =
 type BatchEnd = 'sync' | 'query' | 'flush';
 
 const SYNC = encodeMessage(Frontend.Sync, Buffer.alloc(0));
-/** Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log. */
-const ABORT_TRANSACTION = encodeMessage(
-  Frontend.Query,
-  Buffer.from("SELECT 'airlock: statement denied, transaction aborted'::int\0", 'utf8'),
-);
+/** In the error the abort statement causes, so the relay swallows exactly that error and no other. */
+const ABORT_MARK = 'airlock: statement denied, transaction aborted';
+/**
+ * Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log.
+ * Parse + Sync, so exactly one ReadyForQuery answers it even when the server is skipping messages up to
+ * Sync after an error in a batch the agent ended with Flush (a Query would be skipped too).
+ */
+const ABORT_TRANSACTION = Buffer.concat([
+  encodeMessage(Frontend.Parse, Buffer.from(`airlock_abort\0SELECT '${ABORT_MARK}'::int\0\0\0`, 'utf8')),
+  SYNC,
+]);
 /** How long the gateway waits for a message boundary before it closes without a last word. */
 const END_BOUNDARY_WAIT_MS = 3000;
 /** Names of the COPY messages an agent sends, for errors. */
@@ -116,6 +122,8 @@ export class PostgresRelay {
   private blocked = false;
   private clientPausedForBackpressure = false;
   private discardUntilSync = false;
+  /** An allowed batch went upstream without Sync (Flush, or a Query cut it short): its work is not ended. */
+  private unsyncedWork = false;
   private interlude: Interlude | null = null;
   /** Something to do once the upstream stream sits at a message boundary (and, if asked, is idle). */
   private pendingAction: { readonly needsIdle: boolean; readonly run: () => void } | null = null;
@@ -219,6 +227,7 @@ export class PostgresRelay {
       }
       switch (frame.type) {
         case Frontend.Query:
+          if (this.batch.length > 0 && !this.endBatchBefore(frame)) return;
           this.decide([frame], [{ sql: decodeQuery(frame.body), via: 'simple-query' }], 'query');
           return;
         case Frontend.Parse:
@@ -262,6 +271,7 @@ export class PostgresRelay {
           return;
         }
         case Frontend.FunctionCall: {
+          if (this.batch.length > 0 && !this.endBatchBefore(frame)) return;
           const oid = decodeFunctionCallOid(frame.body);
           this.decide(
             [frame],
@@ -287,6 +297,25 @@ export class PostgresRelay {
         this.failInternally(error);
       }
     }
+  }
+
+  /**
+   * A Query or FunctionCall arrived inside an unfinished extended batch. PostgreSQL runs what came before
+   * it first, so decide and forward that much as if it had ended with Flush (no Flush is sent). False when
+   * `frame` must wait for that decision (it goes back to the backlog) or be skipped (the batch was
+   * refused, and the server skips everything up to Sync).
+   */
+  private endBatchBefore(frame: Frame): boolean {
+    const frames = this.batch;
+    const statements = this.batchStatements;
+    this.batch = [];
+    this.batchStatements = [];
+    this.decide(frames, statements, 'flush');
+    if (this.blocked) {
+      if (!this.ending) this.backlog.unshift(frame);
+      return false;
+    }
+    return !this.discardUntilSync && !this.closed;
   }
 
   /** Asks the guard about a batch; synchronous verdicts stay on the fast path. */
@@ -337,10 +366,16 @@ export class PostgresRelay {
     // until the upstream has answered, then inject the error and let the upstream close the batch.
     this.blocked = true;
     this.whenUpstreamAllows(true, () => {
-      if (this.status === 'T') {
-        // Inside a transaction block the server would now abort the transaction; make the upstream do
-        // exactly that, so a later COMMIT cannot commit work the agent saw fail.
-        this.abortUpstreamTransaction(error, ends);
+      if (this.status === 'T' || (this.unsyncedWork && this.status === 'I')) {
+        // Inside a transaction block, or behind work the agent has not ended with Sync, the server would
+        // now abort the transaction; make the upstream do exactly that, so nothing the agent saw fail
+        // is committed (by a later COMMIT or Sync).
+        this.denyThroughUpstream(error, ends, ABORT_TRANSACTION);
+        return;
+      }
+      if (this.unsyncedWork) {
+        // Nothing to abort (the transaction already failed), but answers may still be on their way.
+        this.denyThroughUpstream(error, ends, SYNC);
         return;
       }
       this.writeClient(error);
@@ -356,16 +391,17 @@ export class PostgresRelay {
   }
 
   /**
-   * Sends a statement that fails at parse analysis, swallows the upstream's ErrorResponse and shows the
-   * agent the denial instead; the upstream's ReadyForQuery('E') follows unless the batch ended in Flush.
+   * Sends `command` (the abort statement, or a bare Sync), passes on whatever the upstream still owed,
+   * swallows the abort statement's own ErrorResponse and shows the agent the denial instead, just before
+   * the upstream's ReadyForQuery — which follows unless the batch ended in Flush.
    */
-  private abortUpstreamTransaction(error: Buffer, ends: BatchEnd): void {
+  private denyThroughUpstream(error: Buffer, ends: BatchEnd, command: Buffer): void {
     this.interlude = {
       framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
       onFrame: (frame) => {
-        if (frame.type === Backend.ErrorResponse) return false;
+        if (frame.type === Backend.ErrorResponse && isAbortError(frame.body)) return false;
         if (frame.type !== Backend.ReadyForQuery) {
-          this.writeClient(frame.raw);
+          this.passOn(frame);
           return false;
         }
         this.readyForQuery(decodeReadyForQuery(frame.body));
@@ -381,7 +417,21 @@ export class PostgresRelay {
         };
       },
     };
-    this.forward(ABORT_TRANSACTION, 'query');
+    this.forward(command, 'sync');
+  }
+
+  /** An upstream message read on its own (in an interlude), passed on as the streaming path would. */
+  private passOn(frame: Frame): void {
+    if (frame.type === Backend.NotificationResponse) this.showAgentProcessId(frame);
+    else this.scanner.scan(frame.raw);
+    this.writeClient(frame.raw);
+  }
+
+  /** A NotificationResponse carries the upstream's process id, which the agent has never seen. */
+  private showAgentProcessId(frame: Frame): void {
+    if (frame.body.length >= 4 && frame.body.readInt32BE(0) === this.options.upstreamProcessId) {
+      frame.body.writeInt32BE(this.options.agentProcessId, 0);
+    }
   }
 
   private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch): void {
@@ -389,6 +439,7 @@ export class PostgresRelay {
     if (reported !== undefined) reported.forwardedAtMs = now;
     if (ends === 'flush') this.progress.sentFlushBatch(reported);
     else this.progress.sentExpectingReady(ends, now, reported);
+    this.unsyncedWork = ends === 'flush';
     this.writeUpstream(bytes);
   }
 
@@ -428,9 +479,7 @@ export class PostgresRelay {
     this.interlude = {
       framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
       onFrame: (frame) => {
-        if (frame.body.length >= 4 && frame.body.readInt32BE(0) === this.options.upstreamProcessId) {
-          frame.body.writeInt32BE(this.options.agentProcessId, 0);
-        }
+        this.showAgentProcessId(frame);
         this.writeClient(frame.raw);
         return () => {};
       },
@@ -611,6 +660,11 @@ export class PostgresRelay {
     }, END_BOUNDARY_WAIT_MS).unref();
     this.options.onClosed(reason);
   }
+}
+
+/** The ErrorResponse the gateway's own abort statement causes (not one the agent's statements caused). */
+function isAbortError(body: Buffer): boolean {
+  return decodeErrorFields(body).get('M')?.includes(ABORT_MARK) === true;
 }
 
 function countExecutes(frames: readonly Frame[]): number {
