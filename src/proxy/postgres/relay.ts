@@ -355,7 +355,7 @@ export class PostgresRelay {
               expects: ends === 'query' ? undefined : countExecutes(frames),
               forwardedAtMs: 0,
             };
-      this.forward(joinFrames(frames), ends, reported);
+      this.forward(joinFrames(frames), ends, reported, ends === 'sync' ? countCopyEnds(frames) : 0);
       return;
     }
     this.tracker.rollback();
@@ -434,11 +434,11 @@ export class PostgresRelay {
     }
   }
 
-  private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch): void {
+  private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch, copyEndsInside = 0): void {
     const now = performance.now();
     if (reported !== undefined) reported.forwardedAtMs = now;
     if (ends === 'flush') this.progress.sentFlushBatch(reported);
-    else this.progress.sentExpectingReady(ends, now, reported);
+    else this.progress.sentExpectingReady(ends, now, reported, copyEndsInside);
     this.unsyncedWork = ends === 'flush';
     this.writeUpstream(bytes);
   }
@@ -665,6 +665,13 @@ export class PostgresRelay {
 /** The ErrorResponse the gateway's own abort statement causes (not one the agent's statements caused). */
 function isAbortError(body: Buffer): boolean {
   return decodeErrorFields(body).get('M')?.includes(ABORT_MARK) === true;
+}
+
+function countCopyEnds(frames: readonly Frame[]): number {
+  let count = 0;
+  for (const frame of frames)
+    if (frame.type === Frontend.CopyDone || frame.type === Frontend.CopyFail) count++;
+  return count;
 }
 
 function countExecutes(frames: readonly Frame[]): number {
