@@ -5,6 +5,7 @@
  * `underAttack()`, which runs one attack and then checks the three things every case must keep: no byte
  * of the marker reached the client, the database did not change, and the gateway still serves others.
  */
+import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { expect } from 'vitest';
 import type { IssuedToken } from '../../src/identity/issue-token.js';
@@ -15,11 +16,15 @@ import { startTestGateway, type TestGateway } from './test-gateway.js';
 /** The protected content: it must never reach an agent, in any encoding. */
 export const MARKER = 'vault-marker-5d21c9e7';
 
+const ROWS_SQL = `
+  insert into vault values (1, '${MARKER}'), (2, '${MARKER}-2');
+  insert into notes values (1, 'first note'), (2, 'second note');
+`;
+
 const SCHEMA_SQL = `
   create table vault (id int primary key, secret text not null);
-  insert into vault values (1, '${MARKER}'), (2, '${MARKER}-2');
   create table notes (id int primary key, note text not null);
-  insert into notes values (1, 'first note'), (2, 'second note');
+  ${ROWS_SQL}
   create function peek() returns text language sql as $$ select secret from vault order by id limit 1 $$;
 `;
 
@@ -136,11 +141,19 @@ export async function startAttackFixture(): Promise<AttackFixture> {
       const before = await fingerprint();
       const logMark = gw.logs.length;
       watched = [];
+      let failed: { error: unknown } | null = null;
       try {
         await attack();
-      } finally {
-        await Promise.all(watched.map((s) => s.close()));
+      } catch (error) {
+        failed = { error };
       }
+      await Promise.all(watched.map((s) => s.close()));
+      const after = await fingerprint();
+      // A case that changed the tables fails; put the rows back so it does not fail the next ones too.
+      if (!isDeepStrictEqual(after, before)) {
+        await admin.query(`begin; delete from vault; delete from notes; ${ROWS_SQL}; commit`);
+      }
+      if (failed !== null) throw failed.error;
       for (const session of watched) {
         const received = session.received;
         expect(received.includes(MARKER), 'the marker reached the client').toBe(false);
@@ -149,7 +162,7 @@ export async function startAttackFixture(): Promise<AttackFixture> {
           'the marker reached the client as hex',
         ).toBe(false);
       }
-      expect(await fingerprint(), 'the database changed').toEqual(before);
+      expect(after, 'the database changed').toEqual(before);
       await expectServes();
       const failures = gw.logs
         .slice(logMark)
