@@ -370,10 +370,14 @@ describe('agent token authentication', () => {
     const admin = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
     await admin.connect();
     try {
-      const left = await admin.query(
-        "select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()",
-      );
-      expect(left.rows[0]?.n).toBe(0);
+      // The cancel was sent when the session ended; the backend is gone moments later.
+      const left = async () =>
+        (
+          await admin.query(
+            "select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()",
+          )
+        ).rows[0]?.n;
+      await expect.poll(left, { timeout: 3000 }).toBe(0);
     } finally {
       await admin.end();
     }

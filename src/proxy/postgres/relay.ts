@@ -4,11 +4,15 @@
  * message boundaries (so the gateway can speak cleanly between messages) and what is still owed.
  */
 import type { Duplex } from 'node:stream';
-import { decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
+import { decodeErrorFields, decodeReadyForQuery } from '../../wire/postgres/backend-decoders.js';
 import type { StatementEndKind } from '../../wire/postgres/backend-stream-scanner.js';
 import { BackendStreamScanner } from '../../wire/postgres/backend-stream-scanner.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
-import { decodeFunctionCallOid, decodeQuery } from '../../wire/postgres/frontend-decoders.js';
+import {
+  decodeEmptyBody,
+  decodeFunctionCallOid,
+  decodeQuery,
+} from '../../wire/postgres/frontend-decoders.js';
 import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/message-framer.js';
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
@@ -21,6 +25,7 @@ import type {
   SessionIdentity,
   StatementOutcome,
 } from '../guard.js';
+import { CopyInWindow } from './copy-in-window.js';
 import { StatementTracker } from './statement-tracker.js';
 import { UpstreamProgress } from './upstream-progress.js';
 
@@ -65,13 +70,25 @@ export type RelayEnd =
 type BatchEnd = 'sync' | 'query' | 'flush';
 
 const SYNC = encodeMessage(Frontend.Sync, Buffer.alloc(0));
-/** Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log. */
-const ABORT_TRANSACTION = encodeMessage(
-  Frontend.Query,
-  Buffer.from("SELECT 'airlock: statement denied, transaction aborted'::int\0", 'utf8'),
-);
+/** In the error the abort statement causes, so the relay swallows exactly that error and no other. */
+const ABORT_MARK = 'airlock: statement denied, transaction aborted';
+/**
+ * Fails at parse analysis on any server, whatever the privileges, and says why in the upstream's log.
+ * Parse + Sync, so exactly one ReadyForQuery answers it even when the server is skipping messages up to
+ * Sync after an error in a batch the agent ended with Flush (a Query would be skipped too).
+ */
+const ABORT_TRANSACTION = Buffer.concat([
+  encodeMessage(Frontend.Parse, Buffer.from(`airlock_abort\0SELECT '${ABORT_MARK}'::int\0\0\0`, 'utf8')),
+  SYNC,
+]);
 /** How long the gateway waits for a message boundary before it closes without a last word. */
 const END_BOUNDARY_WAIT_MS = 3000;
+/** Names of the COPY messages an agent sends, for errors. */
+const COPY_MESSAGES: Readonly<Record<number, string>> = {
+  [Frontend.CopyData]: 'CopyData',
+  [Frontend.CopyDone]: 'CopyDone',
+  [Frontend.CopyFail]: 'CopyFail',
+};
 /** Upstream messages the relay handles itself instead of passing through untouched. */
 const INTERCEPTED = new Set([Backend.NotificationResponse]);
 
@@ -101,6 +118,7 @@ export class PostgresRelay {
   private readonly framer: MessageFramer;
   private readonly scanner: BackendStreamScanner;
   private readonly tracker = new StatementTracker();
+  private readonly copyIn = new CopyInWindow();
   private readonly progress = new UpstreamProgress<ReportedBatch>();
   /** Statement outcomes seen since the last ReadyForQuery, for the batches that ReadyForQuery closes. */
   private outcomes: StatementOutcome[] = [];
@@ -113,6 +131,8 @@ export class PostgresRelay {
   private blocked = false;
   private clientPausedForBackpressure = false;
   private discardUntilSync = false;
+  /** An allowed batch went upstream without Sync (Flush, or a Query cut it short): its work is not ended. */
+  private unsyncedWork = false;
   private interlude: Interlude | null = null;
   /** Something to do once the upstream stream sits at a message boundary (and, if asked, is idle). */
   private pendingAction: { readonly needsIdle: boolean; readonly run: () => void } | null = null;
@@ -216,6 +236,7 @@ export class PostgresRelay {
       }
       switch (frame.type) {
         case Frontend.Query:
+          if (this.batch.length > 0 && !this.endBatchBefore(frame)) return;
           this.decide([frame], [{ sql: decodeQuery(frame.body), via: 'simple-query' }], 'query');
           return;
         case Frontend.Parse:
@@ -228,6 +249,7 @@ export class PostgresRelay {
           return;
         case Frontend.Flush:
         case Frontend.Sync: {
+          decodeEmptyBody(frame.body, frame.type === Frontend.Sync ? 'Sync' : 'Flush');
           this.batch.push(frame);
           const frames = this.batch;
           const statements = this.batchStatements;
@@ -238,13 +260,27 @@ export class PostgresRelay {
         }
         case Frontend.CopyData:
         case Frontend.CopyDone:
-        case Frontend.CopyFail:
-          // Part of a COPY the guard already allowed; keep order with any batch being assembled.
+        case Frontend.CopyFail: {
+          if (frame.type === Frontend.CopyDone) decodeEmptyBody(frame.body, 'CopyDone');
+          const inBatch = this.batch.length > 0;
+          // Only part of a COPY … FROM STDIN the guard allowed; the server would silently drop the rest.
+          if (!this.copyIn.admit(frame.type !== Frontend.CopyData, inBatch ? this.batchStatements : null)) {
+            this.finishWith(
+              PgError.protocolViolation(
+                `${COPY_MESSAGES[frame.type]} received but no COPY FROM STDIN is in progress`,
+              ),
+              'agent-protocol-error',
+            );
+            return;
+          }
           if (frame.type !== Frontend.CopyData) this.progress.sentCopyEnd();
-          if (this.batch.length > 0) this.batch.push(frame);
+          // Keep order with any batch being assembled.
+          if (inBatch) this.batch.push(frame);
           else this.writeUpstream(frame.raw);
           return;
+        }
         case Frontend.FunctionCall: {
+          if (this.batch.length > 0 && !this.endBatchBefore(frame)) return;
           const oid = decodeFunctionCallOid(frame.body);
           this.decide(
             [frame],
@@ -272,6 +308,25 @@ export class PostgresRelay {
     }
   }
 
+  /**
+   * A Query or FunctionCall arrived inside an unfinished extended batch. PostgreSQL runs what came before
+   * it first, so decide and forward that much as if it had ended with Flush (no Flush is sent). False when
+   * `frame` must wait for that decision (it goes back to the backlog) or be skipped (the batch was
+   * refused, and the server skips everything up to Sync).
+   */
+  private endBatchBefore(frame: Frame): boolean {
+    const frames = this.batch;
+    const statements = this.batchStatements;
+    this.batch = [];
+    this.batchStatements = [];
+    this.decide(frames, statements, 'flush');
+    if (this.blocked) {
+      if (!this.ending) this.backlog.unshift(frame);
+      return false;
+    }
+    return !this.discardUntilSync && !this.closed;
+  }
+
   /** Asks the guard about a batch; synchronous verdicts stay on the fast path. */
   private decide(frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
     let verdict: GuardVerdict | Promise<GuardVerdict>;
@@ -282,7 +337,7 @@ export class PostgresRelay {
       return;
     }
     if (!(verdict instanceof Promise)) {
-      this.apply(verdict, frames, ends);
+      this.apply(verdict, frames, statements, ends);
       return;
     }
     this.blocked = true;
@@ -290,14 +345,15 @@ export class PostgresRelay {
       (resolved) => {
         if (this.closed || this.ending) return;
         this.blocked = false;
-        this.apply(resolved, frames, ends);
+        this.apply(resolved, frames, statements, ends);
         this.processBacklog();
       },
       (error: unknown) => this.failInternally(error),
     );
   }
 
-  private apply(verdict: GuardVerdict, frames: Frame[], ends: BatchEnd): void {
+  private apply(verdict: GuardVerdict, frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
+    this.copyIn.decided(statements, verdict.action === 'allow');
     if (verdict.action === 'allow') {
       this.tracker.commit();
       if (ends === 'flush' && this.progress.openBatchCount >= MAX_OPEN_REPORTED_BATCHES) {
@@ -311,7 +367,7 @@ export class PostgresRelay {
               expects: ends === 'query' ? undefined : countExecutes(frames),
               forwardedAtMs: 0,
             };
-      this.forward(joinFrames(frames), ends, reported);
+      this.forward(joinFrames(frames), ends, reported, ends === 'sync' ? countCopyEnds(frames) : 0);
       return;
     }
     this.tracker.rollback();
@@ -322,10 +378,16 @@ export class PostgresRelay {
     // until the upstream has answered, then inject the error and let the upstream close the batch.
     this.blocked = true;
     this.whenUpstreamAllows(true, () => {
-      if (this.status === 'T') {
-        // Inside a transaction block the server would now abort the transaction; make the upstream do
-        // exactly that, so a later COMMIT cannot commit work the agent saw fail.
-        this.abortUpstreamTransaction(error, ends);
+      if (this.status === 'T' || (this.unsyncedWork && this.status === 'I')) {
+        // Inside a transaction block, or behind work the agent has not ended with Sync, the server would
+        // now abort the transaction; make the upstream do exactly that, so nothing the agent saw fail
+        // is committed (by a later COMMIT or Sync).
+        this.denyThroughUpstream(error, ends, ABORT_TRANSACTION);
+        return;
+      }
+      if (this.unsyncedWork) {
+        // Nothing to abort (the transaction already failed), but answers may still be on their way.
+        this.denyThroughUpstream(error, ends, SYNC);
         return;
       }
       this.writeClient(error);
@@ -341,16 +403,17 @@ export class PostgresRelay {
   }
 
   /**
-   * Sends a statement that fails at parse analysis, swallows the upstream's ErrorResponse and shows the
-   * agent the denial instead; the upstream's ReadyForQuery('E') follows unless the batch ended in Flush.
+   * Sends `command` (the abort statement, or a bare Sync), passes on whatever the upstream still owed,
+   * swallows the abort statement's own ErrorResponse and shows the agent the denial instead, just before
+   * the upstream's ReadyForQuery — which follows unless the batch ended in Flush.
    */
-  private abortUpstreamTransaction(error: Buffer, ends: BatchEnd): void {
+  private denyThroughUpstream(error: Buffer, ends: BatchEnd, command: Buffer): void {
     this.interlude = {
       framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
       onFrame: (frame) => {
-        if (frame.type === Backend.ErrorResponse) return false;
+        if (frame.type === Backend.ErrorResponse && isAbortError(frame.body)) return false;
         if (frame.type !== Backend.ReadyForQuery) {
-          this.writeClient(frame.raw);
+          this.passOn(frame);
           return false;
         }
         this.readyForQuery(decodeReadyForQuery(frame.body));
@@ -366,18 +429,33 @@ export class PostgresRelay {
         };
       },
     };
-    this.forward(ABORT_TRANSACTION, 'query');
+    this.forward(command, 'sync');
   }
 
-  private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch): void {
+  /** An upstream message read on its own (in an interlude), passed on as the streaming path would. */
+  private passOn(frame: Frame): void {
+    if (frame.type === Backend.NotificationResponse) this.showAgentProcessId(frame);
+    else this.scanner.scan(frame.raw);
+    this.writeClient(frame.raw);
+  }
+
+  /** A NotificationResponse carries the upstream's process id, which the agent has never seen. */
+  private showAgentProcessId(frame: Frame): void {
+    if (frame.body.length >= 4 && frame.body.readInt32BE(0) === this.options.upstreamProcessId) {
+      frame.body.writeInt32BE(this.options.agentProcessId, 0);
+    }
+  }
+
+  private forward(bytes: Buffer, ends: BatchEnd, reported?: ReportedBatch, copyEndsInside = 0): void {
     const now = performance.now();
     if (reported !== undefined) reported.forwardedAtMs = now;
     if (ends === 'flush') {
       this.progress.sentFlushBatch(reported);
     } else {
-      this.progress.sentExpectingReady(ends, now, reported);
+      this.progress.sentExpectingReady(ends, now, reported, copyEndsInside);
       this.unreportedRound = false;
     }
+    this.unsyncedWork = ends === 'flush';
     this.writeUpstream(bytes);
   }
 
@@ -417,9 +495,7 @@ export class PostgresRelay {
     this.interlude = {
       framer: new MessageFramer(Number.MAX_SAFE_INTEGER),
       onFrame: (frame) => {
-        if (frame.body.length >= 4 && frame.body.readInt32BE(0) === this.options.upstreamProcessId) {
-          frame.body.writeInt32BE(this.options.agentProcessId, 0);
-        }
+        this.showAgentProcessId(frame);
         this.writeClient(frame.raw);
         return () => {};
       },
@@ -530,9 +606,13 @@ export class PostgresRelay {
 
   // ---- teardown ---------------------------------------------------------------------------------
 
-  /** Stops taking agent messages, then sends `error` at the next upstream message boundary and closes. */
+  /**
+   * Stops taking agent messages, then sends `error` and closes: for the gateway's own reasons at the next
+   * upstream message boundary; for the agent's protocol violation once the upstream has answered what the
+   * agent sent before it (as PostgreSQL, which reads messages in order, would), for a bounded time.
+   */
   private finishWith(error: PgError, kind: 'ended-by-gateway' | 'agent-protocol-error'): void {
-    this.finishAtBoundary(error, { kind, error });
+    this.finishAtBoundary(error, { kind, error }, kind === 'agent-protocol-error');
   }
 
   /**
@@ -546,19 +626,27 @@ export class PostgresRelay {
     });
   }
 
-  private finishAtBoundary(error: PgError, reason: RelayEnd): void {
+  private finishAtBoundary(error: PgError, reason: RelayEnd, answersFirst = false): void {
     if (this.closed || this.ending) return;
     this.ending = true;
     this.blocked = true;
     this.backlog = [];
     this.options.client.pause();
-    const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS);
-    timer.unref();
-    this.whenUpstreamAllows(false, () => {
+    let patience: NodeJS.Timeout | undefined;
+    const finish = () => {
       clearTimeout(timer);
+      clearTimeout(patience);
       this.writeClient(encodeErrorResponse(error));
       this.close(reason);
-    });
+    };
+    const timer = setTimeout(() => this.close(reason), END_BOUNDARY_WAIT_MS * (answersFirst ? 2 : 1));
+    timer.unref();
+    if (answersFirst) {
+      // Waiting for answers is bounded: after END_BOUNDARY_WAIT_MS the next message boundary will do.
+      patience = setTimeout(() => this.whenUpstreamAllows(false, finish), END_BOUNDARY_WAIT_MS);
+      patience.unref();
+    }
+    this.whenUpstreamAllows(answersFirst, finish);
   }
 
   private close(reason: RelayEnd): void {
@@ -589,6 +677,18 @@ export class PostgresRelay {
     }, END_BOUNDARY_WAIT_MS).unref();
     this.options.onClosed(reason);
   }
+}
+
+/** The ErrorResponse the gateway's own abort statement causes (not one the agent's statements caused). */
+function isAbortError(body: Buffer): boolean {
+  return decodeErrorFields(body).get('M')?.includes(ABORT_MARK) === true;
+}
+
+function countCopyEnds(frames: readonly Frame[]): number {
+  let count = 0;
+  for (const frame of frames)
+    if (frame.type === Frontend.CopyDone || frame.type === Frontend.CopyFail) count++;
+  return count;
 }
 
 function countExecutes(frames: readonly Frame[]): number {

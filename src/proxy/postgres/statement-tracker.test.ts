@@ -5,7 +5,7 @@ import { cstr, int16, int32 } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import type { Frame } from '../../wire/postgres/message-framer.js';
 import type { GuardStatement } from '../guard.js';
-import { RECORDED_PARAM_BYTES, StatementTracker } from './statement-tracker.js';
+import { RECORDED_PARAM_BYTES, StatementTracker, serverNameKey } from './statement-tracker.js';
 
 /** A frame as the framer would produce it: type byte, Int32 length, body. */
 function frame(type: string, ...body: Buffer[]): Frame {
@@ -111,6 +111,28 @@ describe('StatementTracker', () => {
     const tracker = new StatementTracker();
     const lying = frame('B', cstr(''), cstr(''), int16(0), int16(1), int32(100), Buffer.from('ab'), int16(0));
     expect(() => feed(tracker, parse('', 'SELECT $1'), lying)).toThrow(MalformedMessageError);
+  });
+
+  it('treats names longer than 63 bytes as their first 63 bytes, as the server does', () => {
+    const tracker = new StatementTracker();
+    const stem = 's'.repeat(63);
+    feed(tracker, parse(`${stem}_one`, 'SELECT 1'), bind(`${'p'.repeat(63)}_one`, `${stem}_two`));
+    expect(sqlOfPortal(tracker, `${'p'.repeat(63)}_two`)).toBe('SELECT 1');
+    feed(tracker, close('S', `${stem}_three`), bind('', `${stem}_one`));
+    expect(feed(tracker, execute(''))).toEqual([{ sql: '', via: 'execute' }]);
+    // Cut inside a two-byte character: still the same 63 bytes.
+    feed(tracker, parse(`${'é'.repeat(32)}a`, 'SELECT 2'), bind('', `${'é'.repeat(32)}b`));
+    expect(sqlOfPortal(tracker, '')).toBe('SELECT 2');
+  });
+
+  it('keys short ASCII names as themselves and others by their first 63 UTF-8 bytes', () => {
+    expect(serverNameKey('')).toBe('');
+    expect(serverNameKey('s1')).toBe('s1');
+    expect(serverNameKey('x'.repeat(63))).toBe('x'.repeat(63));
+    expect(serverNameKey('x'.repeat(64))).toBe('x'.repeat(63));
+    expect(serverNameKey('é')).not.toBe(serverNameKey('è'));
+    expect(serverNameKey(`${'é'.repeat(32)}a`)).toBe(serverNameKey(`${'é'.repeat(31)}\u00e9z`));
+    expect(Buffer.byteLength(serverNameKey('é'.repeat(40)), 'latin1')).toBe(63);
   });
 
   it('gives empty SQL for Execute of a portal it never saw', () => {

@@ -1,7 +1,8 @@
 /**
  * Follows named prepared statements and portals of the extended query protocol so the guard sees the
- * SQL behind every Execute, not only behind Parse. Changes made while a batch is assembled can be
- * rolled back when the guard refuses the batch (the upstream never saw it).
+ * SQL behind every Execute, not only behind Parse. Names are keyed as the server keys them (their
+ * first 63 bytes). Changes made while a batch is assembled can be rolled back when the guard refuses
+ * the batch (the upstream never saw it).
  */
 
 import {
@@ -26,6 +27,18 @@ interface Portal {
 /** Parameter values longer than this (in bytes) are recorded cut, with their full length. */
 export const RECORDED_PARAM_BYTES = 2048;
 
+/** PostgreSQL keeps statement and portal names in NAMEDATALEN (64) bytes, terminator included. */
+const SERVER_NAME_BYTES = 63;
+
+/**
+ * The name as the server's hash tables compare it: its first 63 bytes, cut even inside a character,
+ * so `<63 bytes>a` and `<63 bytes>b` are one statement to the server and must be one to the gateway.
+ */
+export function serverNameKey(name: string): string {
+  if (name.length <= SERVER_NAME_BYTES && isAscii(name)) return name;
+  return Buffer.from(name, 'utf8').subarray(0, SERVER_NAME_BYTES).toString('latin1');
+}
+
 /** Name → SQL maps for statements and portals ('' is the unnamed one). */
 export class StatementTracker {
   private readonly statements = new Map<string, string>();
@@ -37,21 +50,22 @@ export class StatementTracker {
     switch (frame.type) {
       case Frontend.Parse: {
         const parse = decodeParse(frame.body);
-        this.set(this.statements, parse.statementName, parse.sql);
+        this.set(this.statements, serverNameKey(parse.statementName), parse.sql);
         out.push({ sql: parse.sql, via: 'parse' });
         return;
       }
       case Frontend.Bind: {
         const bind = decodeBind(frame.body);
         // An unknown statement makes the upstream fail the Bind; keep the portal unknown too.
-        const sql = this.statements.get(bind.statementName);
-        if (sql === undefined) this.remove(this.portals, bind.portalName);
-        else this.set(this.portals, bind.portalName, { sql, params: recordedParams(bind) });
+        const sql = this.statements.get(serverNameKey(bind.statementName));
+        const portal = serverNameKey(bind.portalName);
+        if (sql === undefined) this.remove(this.portals, portal);
+        else this.set(this.portals, portal, { sql, params: recordedParams(bind) });
         return;
       }
       case Frontend.Execute: {
         const { portalName } = decodeExecute(frame.body);
-        const portal = this.portals.get(portalName);
+        const portal = this.portals.get(serverNameKey(portalName));
         // Executing an unknown portal fails upstream; the guard still sees that something was attempted.
         if (portal === undefined) out.push({ sql: '', via: 'execute' });
         else out.push({ sql: portal.sql, via: 'execute', params: portal.params });
@@ -59,8 +73,8 @@ export class StatementTracker {
       }
       case Frontend.Close: {
         const { target, name } = decodeTargetName(frame.body, 'Close');
-        if (target === 'S') this.remove(this.statements, name);
-        else this.remove(this.portals, name);
+        if (target === 'S') this.remove(this.statements, serverNameKey(name));
+        else this.remove(this.portals, serverNameKey(name));
         return;
       }
       case Frontend.Describe:
@@ -94,6 +108,11 @@ export class StatementTracker {
     map.delete(name);
     this.undo.push(() => map.set(name, before));
   }
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**

@@ -52,6 +52,18 @@ describe('UpstreamProgress', () => {
     expect(p.awaitingReady).toBe(true);
   });
 
+  it('expects an answer to a batch that carried its own COPY data and CopyDone before its Sync', () => {
+    const p = new UpstreamProgress();
+    p.sentCopyEnd(); // P/B/E(copy)/CopyData/CopyDone…
+    p.sentExpectingReady('sync', 0, undefined, 1); // …/Sync: the server reads it after the COPY ended
+    p.receivedCopyIn();
+    expect(p.awaitingReady).toBe(true);
+    p.sentExpectingReady('sync', 0); // not in COPY mode: answered as well
+    p.receivedReady();
+    p.receivedReady();
+    expect(p.awaitingReady).toBe(false);
+  });
+
   it('counts a cursor fetch (Execute + Flush) as running until a later ReadyForQuery', () => {
     const p = new UpstreamProgress();
     p.sentFlushBatch();

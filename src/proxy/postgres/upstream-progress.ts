@@ -13,6 +13,8 @@ interface Expected<B> {
   readonly sentAt: number;
   /** How many CopyDone/CopyFail the agent had sent before this; tells which COPY a Sync fell into. */
   readonly copyEndsBefore: number;
+  /** The same count when the batch began: a COPY its Execute starts ends at the next copy end after it. */
+  readonly copyEndsAtStart: number;
 }
 
 /** What a ReadyForQuery answered: when it was asked for, and the batches it closes. */
@@ -34,12 +36,21 @@ export class UpstreamProgress<B = never> {
   /** Set while the server reads COPY data: the copy-end count of the COPY in progress. */
   private copyInFor: number | null = null;
 
-  /** A Query, FunctionCall or Sync-terminated batch went upstream. */
-  sentExpectingReady(kind: 'sync' | 'query', now: number, batch?: B): void {
+  /**
+   * A Query, FunctionCall or Sync-terminated batch went upstream; `copyEndsInside`: CopyDone/CopyFail
+   * the agent sent inside that batch (a driver streaming COPY data before the batch's Sync).
+   */
+  sentExpectingReady(kind: 'sync' | 'query', now: number, batch?: B, copyEndsInside = 0): void {
     if (batch !== undefined) this.openBatches.push(batch);
     // The server skips Sync while it reads COPY data (copyfromparse.c), so no ReadyForQuery comes for it.
     if (kind === 'sync' && this.copyInFor === this.copyEnds) return;
-    this.expected.push({ kind, batches: this.openBatches, sentAt: now, copyEndsBefore: this.copyEnds });
+    this.expected.push({
+      kind,
+      batches: this.openBatches,
+      sentAt: now,
+      copyEndsBefore: this.copyEnds,
+      copyEndsAtStart: this.copyEnds - copyEndsInside,
+    });
     this.openBatches = [];
     this.sent++;
   }
@@ -65,10 +76,11 @@ export class UpstreamProgress<B = never> {
   receivedCopyIn(): void {
     const head = this.expected[0];
     if (head === undefined) return;
-    // Syncs sent between the COPY's start and the agent's copy end are swallowed by the server.
+    // Syncs sent between the COPY's start and the agent's copy end are swallowed by the server; the
+    // batch's own Sync too, unless the agent ended the COPY inside that batch already.
     for (let i = this.expected.length - 1; i >= 0; i--) {
       const item = this.expected[i]!;
-      if (item.kind === 'sync' && item.copyEndsBefore === head.copyEndsBefore) {
+      if (item.kind === 'sync' && item.copyEndsBefore === head.copyEndsAtStart) {
         this.expected.splice(i, 1);
         this.sent--;
         // Its batches are answered by the next ReadyForQuery that does come.
@@ -77,7 +89,7 @@ export class UpstreamProgress<B = never> {
         else next.batches.unshift(...item.batches);
       }
     }
-    if (head.copyEndsBefore === this.copyEnds) this.copyInFor = this.copyEnds;
+    if (head.copyEndsAtStart === this.copyEnds) this.copyInFor = this.copyEnds;
   }
 
   /** A ReadyForQuery arrived; returns what it answers, if anything was owed. */

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { cstr, int16, int32, thrown } from '../../../test/helpers/wire-bytes.js';
 import { MalformedMessageError } from './body-reader.js';
 import {
+  decodeBind,
   decodeBindNames,
+  decodeEmptyBody,
   decodeExecute,
   decodeFunctionCallOid,
   decodeParse,
@@ -127,6 +129,57 @@ describe('decodeBindNames', () => {
   });
 });
 
+describe('decodeBind', () => {
+  it('returns names and values with their formats, and checks the result formats', () => {
+    expect(decodeBind(bindBody('p1', 's1'))).toEqual({
+      portalName: 'p1',
+      statementName: 's1',
+      values: [{ format: 0, value: Buffer.from('42') }],
+    });
+    const binaryResults = bytes(
+      cstr(''),
+      cstr(''),
+      int16(0),
+      int16(1),
+      int32(-1),
+      int16(2),
+      int16(1),
+      int16(0),
+    );
+    expect(decodeBind(binaryResults).values).toEqual([{ format: 0, value: null }]);
+  });
+
+  it('rejects bytes after the result formats (a message hidden inside the Bind)', () => {
+    const hidden = bytes('E', int32(9), cstr(''), int32(0));
+    expectMalformed(() => decodeBind(bytes(bindBody('', ''), hidden)), 'Bind: trailing bytes');
+    expectMalformed(
+      () => decodeBind(bytes(cstr(''), cstr(''), int16(0), int16(0), int16(0), 'x')),
+      'trailing',
+    );
+  });
+
+  it('rejects a missing, negative or short result format list and unknown result formats', () => {
+    expectMalformed(() => decodeBind(embedded(bytes(cstr(''), cstr(''), int16(0), int16(0)))), 'Bind');
+    expectMalformed(() => decodeBind(bytes(cstr(''), cstr(''), int16(0), int16(0), int16(-1))), 'negative');
+    expectMalformed(
+      () => decodeBind(embedded(bytes(cstr(''), cstr(''), int16(0), int16(0), int16(2), int16(0)))),
+      'Bind',
+    );
+    expectMalformed(
+      () => decodeBind(bytes(cstr(''), cstr(''), int16(0), int16(0), int16(1), int16(7))),
+      'format code 7',
+    );
+  });
+});
+
+describe('decodeEmptyBody', () => {
+  it('accepts an empty body and rejects any byte', () => {
+    expect(() => decodeEmptyBody(Buffer.alloc(0), 'Sync')).not.toThrow();
+    expectMalformed(() => decodeEmptyBody(Buffer.from([0]), 'Sync'), 'Sync: trailing bytes');
+    expectMalformed(() => decodeEmptyBody(bytes('Q', int32(5), cstr('')), 'Flush'), 'Flush: trailing bytes');
+  });
+});
+
 describe('decodeTargetName', () => {
   it.each([
     ['Describe', 'S', 'stmt'],
@@ -234,6 +287,7 @@ describe('every frontend decoder on arbitrary bytes', () => {
     ['decodeQuery', decodeQuery],
     ['decodeParse', decodeParse],
     ['decodeBindNames', decodeBindNames],
+    ['decodeBind', decodeBind],
     ['decodeTargetName Describe', (b) => decodeTargetName(b, 'Describe')],
     ['decodeTargetName Close', (b) => decodeTargetName(b, 'Close')],
     ['decodeExecute', decodeExecute],

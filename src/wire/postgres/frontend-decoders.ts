@@ -48,7 +48,7 @@ export interface BindMessage {
   readonly values: readonly { readonly format: 0 | 1; readonly value: Buffer | null }[];
 }
 
-/** Bind ('B'), with its parameter values (views into `body`, not copies). Result formats are not kept. */
+/** Bind ('B'), with its parameter values (views into `body`, not copies); result formats are checked, not kept. */
 export function decodeBind(body: Buffer): BindMessage {
   const r = new BodyReader(body, 'Bind');
   const portalName = r.cstring();
@@ -73,7 +73,22 @@ export function decodeBind(body: Buffer): BindMessage {
     const format = (formatCount === 0 ? 0 : formatCount === 1 ? formats[0] : formats[i]) as 0 | 1;
     values.push({ format, value: length === -1 ? null : r.bytes(length) });
   }
+  // Result formats are not kept, but read: a Bind must end exactly where its last field does.
+  const resultFormatCount = r.int16();
+  if (resultFormatCount < 0) throw new MalformedMessageError('Bind: negative result format count');
+  for (let i = 0; i < resultFormatCount; i++) {
+    const format = r.int16();
+    if (format !== 0 && format !== 1) {
+      throw new MalformedMessageError(`Bind: unknown result format code ${format}`);
+    }
+  }
+  r.end();
   return { portalName, statementName, values };
+}
+
+/** Sync ('S'), Flush ('H'), CopyDone ('c'): no body at all. */
+export function decodeEmptyBody(body: Buffer, what: 'Sync' | 'Flush' | 'CopyDone'): void {
+  new BodyReader(body, what).end();
 }
 
 /** Describe ('D') and Close ('C'): 'S' for a prepared statement or 'P' for a portal, and its name. */
