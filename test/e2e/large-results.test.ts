@@ -61,10 +61,10 @@ describe('large results and values through the gateway', () => {
   let gw: TestGateway;
   let superuser: pg.Client;
 
-  /** State and wait event of the upstream backend whose application_name is `name`. */
+  /** State and wait event of the upstream backend whose agent label (after the gateway's token prefix) is `name`. */
   async function backend(name: string): Promise<{ state: string; wait_event: string | null } | undefined> {
     const result = await superuser.query<{ state: string; wait_event: string | null }>(
-      'select state, wait_event from pg_stat_activity where application_name = $1',
+      "select state, wait_event from pg_stat_activity where application_name like 'airlock:% ' || $1",
       [name],
     );
     return result.rows[0];

@@ -220,14 +220,19 @@ describe('notifications, notices, parameter status and cancel through the gatewa
   });
 
   it('ParameterStatus after SET reaches the client, and SHOW agrees', async () => {
-    const client = new pg.Client({ ...gw.pgConfig(await gw.issue()), application_name: 'agent-start' });
+    const token = await gw.issue();
+    const client = new pg.Client({ ...gw.pgConfig(token), application_name: 'agent-start' });
     const statuses: { parameterName: string; parameterValue: string }[] = [];
     client.connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) =>
       statuses.push({ parameterName: m.parameterName, parameterValue: m.parameterValue }),
     );
     await client.connect();
     try {
-      expect(statuses).toContainEqual({ parameterName: 'application_name', parameterValue: 'agent-start' });
+      // The gateway opens the upstream session labelled with the token, then the agent's own label.
+      expect(statuses).toContainEqual({
+        parameterName: 'application_name',
+        parameterValue: `airlock:${token.tokenId} agent-start`,
+      });
       statuses.length = 0;
       await client.query("set application_name = 'renamed-agent'");
       expect(statuses).toEqual([{ parameterName: 'application_name', parameterValue: 'renamed-agent' }]);

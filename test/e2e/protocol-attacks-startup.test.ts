@@ -100,9 +100,11 @@ describe('protocol attacks: startup parameters and string syntax', () => {
         ['extra_float_digits', '3'],
       ]);
       session.send(fe.query('show application_name'), fe.query('show DateStyle'));
+      // The upstream label names the token first; the agent's label follows, as inert text.
+      const shown = `airlock:${f.token.tokenId} ${label}`;
       expect(await session.untilReady(2)).toEqual([
         'T(application_name:25)',
-        `D(${label})`,
+        `D(${shown})`,
         'C(SHOW)',
         'Z(I)',
         'T(DateStyle:25)',
@@ -112,7 +114,7 @@ describe('protocol attacks: startup parameters and string syntax', () => {
       ]);
       const { rows } = await f.admin.query<{ usename: string }>(
         'select usename from pg_stat_activity where application_name = $1',
-        [label],
+        [shown],
       );
       expect(rows.map((r) => r.usename)).toEqual([f.db.users.scram.user]);
     });

@@ -26,6 +26,7 @@ import type { LiveSession, SessionRegistry } from '../session-registry.js';
 import { forwardCancel } from './cancel-forwarder.js';
 import { runClientHandshake } from './client-handshake.js';
 import { PostgresRelay, type RelayEnd } from './relay.js';
+import { withSessionLabel } from './startup-parameters.js';
 import { connectUpstream, UpstreamConnectError, type UpstreamSession } from './upstream-connection.js';
 
 /** Everything a session needs, built once by the engine. */
@@ -129,8 +130,12 @@ export async function servePostgresConnection(
       expiresAt: token.expiresAt,
     };
     sessionGuard = ctx.guard.openSession(identity);
-    // The guard's settings win over the agent's (the agent cannot send search_path or read-only ones anyway).
-    const upstreamParameters = { ...handshake.forwardedParameters, ...sessionGuard.upstreamParameters };
+    // The guard's settings win over the agent's (the agent cannot send search_path or read-only ones
+    // anyway); application_name names the token and run, then the agent's own label.
+    const upstreamParameters = {
+      ...withSessionLabel(handshake.forwardedParameters, token),
+      ...sessionGuard.upstreamParameters,
+    };
 
     const connectTimer = setTimeout(() => startup.abort(), upstream.connectTimeoutMs);
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkStartupParameters } from './startup-parameters.js';
+import { checkStartupParameters, withSessionLabel } from './startup-parameters.js';
 
 describe('checkStartupParameters', () => {
   it('forwards formatting settings and drops user/database', () => {
@@ -76,6 +76,17 @@ describe('checkStartupParameters', () => {
     expect(checkStartupParameters(new Map([['standard_conforming_strings', 'off']]))).toEqual({
       ok: false,
       refused: 'standard_conforming_strings',
+    });
+  });
+});
+
+describe('withSessionLabel', () => {
+  it('names the token and run first, then the agent label, under the one canonical parameter name', () => {
+    expect(
+      withSessionLabel({ Application_Name: 'psql', DateStyle: 'ISO' }, { tokenId: 'at_1', runId: '42-1' }),
+    ).toEqual({ DateStyle: 'ISO', application_name: 'airlock:at_1 run:42-1 psql' });
+    expect(withSessionLabel({}, { tokenId: 'at_1', runId: null })).toEqual({
+      application_name: 'airlock:at_1',
     });
   });
 });

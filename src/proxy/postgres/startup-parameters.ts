@@ -60,3 +60,24 @@ export function checkStartupParameters(parameters: ReadonlyMap<string, string>):
   forwarded.standard_conforming_strings = 'on';
   return { ok: true, forwarded, protocolOptions };
 }
+
+/**
+ * The upstream session's application_name: the token (and CI run) first, so a DBA looking at
+ * pg_stat_activity sees which token a backend serves even after the server cuts the name to 63 bytes,
+ * then the agent's own label if it sent one. Replaces whatever application_name the agent sent (under
+ * any spelling of the name).
+ */
+export function withSessionLabel(
+  forwarded: Readonly<Record<string, string>>,
+  session: { readonly tokenId: string; readonly runId: string | null },
+): Record<string, string> {
+  const result: Record<string, string> = {};
+  let agentLabel = '';
+  for (const [name, value] of Object.entries(forwarded)) {
+    if (name.toLowerCase() === 'application_name') agentLabel = value;
+    else result[name] = value;
+  }
+  const run = session.runId === null ? '' : ` run:${session.runId}`;
+  result.application_name = `airlock:${session.tokenId}${run}${agentLabel === '' ? '' : ` ${agentLabel}`}`;
+  return result;
+}
