@@ -1,15 +1,18 @@
 /**
  * `npm run bench:audit`: raw append throughput of the audit log (events/s) and the latency a caller
- * waits for its event to be durable, by writer (inline or thread), durability (fsync'd or OS) and the
- * number of callers waiting at once (what group commit can batch). One run; compare within it.
+ * waits for its event to be durable, by writer (inline, thread, or the bench-only journal probe),
+ * durability (fsync'd or OS) and the number of callers waiting at once (what group commit can batch).
+ * One run; compare within it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StoreCommitter } from '../src/audit/audit-committer.js';
+import { promisify } from 'node:util';
+import { type AuditCommitter, type AuditReceipt, StoreCommitter } from '../src/audit/audit-committer.js';
 import type { AuditEventBody } from '../src/audit/audit-event.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../src/audit/checkpoint.js';
+import { AuditChain, type EncodedAuditBody } from '../src/audit/hash-chain.js';
 import { WorkerCommitter } from '../src/audit/worker-committer.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 
@@ -32,6 +35,42 @@ const BODY: Omit<AuditEventBody, 'at'> = {
     accesses: [{ table: 'public.pgbench_accounts', operation: 'select' }],
   },
 };
+
+const writeAsync = promisify(write);
+const fdatasyncAsync = promisify(fdatasync);
+
+/**
+ * Bench-only probe of the next lever in docs/performance.md, not product code: the chain appended to
+ * a plain file, one 4 KiB-aligned write per group commit, fdatasync'd (on the libuv thread pool) when
+ * durable; no SQLite and no search indexes on the way.
+ */
+class JournalProbe implements AuditCommitter {
+  private readonly fd: number;
+  private readonly chain = new AuditChain('bench');
+
+  constructor(
+    path: string,
+    private readonly durable: boolean,
+  ) {
+    this.fd = openSync(path, 'a');
+  }
+
+  async commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]> {
+    const events = bodies.map((body) => this.chain.appendEncoded(body));
+    const text = `${events.map((e) => e.json).join('\n')}\n`;
+    const padded = Buffer.alloc(Math.ceil(Buffer.byteLength(text) / 4096) * 4096, 0x0a);
+    padded.write(text);
+    await writeAsync(this.fd, padded);
+    if (this.durable) await fdatasyncAsync(this.fd);
+    return events.map((e) => ({ seq: e.seq, hash: e.hash }));
+  }
+
+  async checkpoint(): Promise<void> {}
+
+  async close(): Promise<void> {
+    closeSync(this.fd);
+  }
+}
 
 interface Result {
   readonly eventsPerSecond: number;
@@ -61,7 +100,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const synchronous of ['full', 'normal'] as const) {
-      for (const writer of ['inline', 'thread'] as const) {
+      for (const writer of ['inline', 'thread', 'journal-probe'] as const) {
         for (const callers of [1, 8, 64]) {
           const storePath = path.join(dir, `${synchronous}-${writer}-${callers}.db`);
           const store = new SqliteStore(storePath, { synchronous });
@@ -69,7 +108,9 @@ async function main(): Promise<void> {
           const committer =
             writer === 'inline'
               ? new StoreCommitter(store, { ...chain, now: Date.now })
-              : new WorkerCommitter({ storePath, synchronous, chain });
+              : writer === 'thread'
+                ? new WorkerCommitter({ storePath, synchronous, chain })
+                : new JournalProbe(`${storePath}.journal`, synchronous === 'full');
           const log = new AuditLog({ committer, now: Date.now });
           await log.record(BODY); // opens the thread and the file before timing
           const result = await measure(log, callers);
