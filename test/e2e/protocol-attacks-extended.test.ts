@@ -426,32 +426,50 @@ describe('protocol attacks: FunctionCall, extended protocol, COPY, pipelining', 
     });
   });
 
-  it('a refusal after a Flush-ed batch that failed upstream keeps both errors in order and the session in step', async () => {
+  it('a refusal after a Flush-ed batch that failed upstream is skipped silently, exactly as the server skips it', async () => {
     await f.underAttack(async () => {
-      const session = await f.login();
-      session.send(
+      const pipeline = (table: string) => [
         fe.query('begin'),
         fe.parse('', 'select 1 / $1::int'),
         fe.bind('', '', ['0']),
         fe.execute(''),
         fe.flush(),
-        fe.parse('', 'select secret from vault'),
+        fe.parse('', `select secret from ${table}`),
         fe.bind('', ''),
         fe.execute(''),
         fe.sync(),
         fe.query('rollback'),
-      );
-      // PostgreSQL would skip the refused batch after the division error; the gateway still says it refused it.
-      expect(await session.untilReady(3)).toEqual([
-        'C(BEGIN)',
-        'Z(T)',
-        '1',
-        'E(22012)',
-        'E(42501)',
-        'Z(E)',
-        'C(ROLLBACK)',
-        'Z(I)',
-      ]);
+      ];
+      const session = await f.login();
+      session.send(...pipeline('vault'));
+      const viaGateway = await session.untilReady(3);
+      expect(viaGateway).toEqual(['C(BEGIN)', 'Z(T)', '1', 'E(22012)', 'Z(E)', 'C(ROLLBACK)', 'Z(I)']);
+      const direct = await f.direct();
+      direct.send(...pipeline('no_such_table'));
+      expect(viaGateway).toEqual(await direct.untilReady(3));
+      await expectInStep(session);
+    });
+  });
+
+  it('the same outside a transaction block: one error, then the Sync answered', async () => {
+    await f.underAttack(async () => {
+      const pipeline = (table: string) => [
+        fe.parse('', 'select 1 / $1::int'),
+        fe.bind('', '', ['0']),
+        fe.execute(''),
+        fe.flush(),
+        fe.parse('', `select secret from ${table}`),
+        fe.bind('', ''),
+        fe.execute(''),
+        fe.sync(),
+      ];
+      const session = await f.login();
+      session.send(...pipeline('vault'));
+      const viaGateway = await session.untilReady(1);
+      const direct = await f.direct();
+      direct.send(...pipeline('no_such_table'));
+      expect(viaGateway).toEqual(await direct.untilReady(1));
+      expect(viaGateway).toEqual(['1', 'E(22012)', 'Z(I)']);
       await expectInStep(session);
     });
   });

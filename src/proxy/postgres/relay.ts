@@ -133,6 +133,8 @@ export class PostgresRelay {
   private discardUntilSync = false;
   /** An allowed batch went upstream without Sync (Flush, or a Query cut it short): its work is not ended. */
   private unsyncedWork = false;
+  /** The agent got an upstream ErrorResponse since the last ReadyForQuery: the server now skips to Sync. */
+  private upstreamFailedSinceReady = false;
   private interlude: Interlude | null = null;
   /** Something to do once the upstream stream sits at a message boundary (and, if asked, is idle). */
   private pendingAction: { readonly needsIdle: boolean; readonly run: () => void } | null = null;
@@ -146,7 +148,10 @@ export class PostgresRelay {
     this.scanner = new BackendStreamScanner(
       {
         onReadyForQuery: (status) => this.readyForQuery(status),
-        onErrorResponse: () => options.observer.upstreamError(),
+        onErrorResponse: () => {
+          this.upstreamFailedSinceReady = true;
+          options.observer.upstreamError();
+        },
         onCopyInResponse: () => this.progress.receivedCopyIn(),
         onStatementEnd: (kind, detail) => this.statementEnded(kind, detail),
       },
@@ -416,8 +421,11 @@ export class PostgresRelay {
           this.passOn(frame);
           return false;
         }
+        // Work the agent sent before failed upstream: the server skipped what followed up to Sync, the
+        // refused batch included, and says nothing about it; so does the gateway.
+        const skippedByServer = this.upstreamFailedSinceReady;
         this.readyForQuery(decodeReadyForQuery(frame.body));
-        this.writeClient(error);
+        if (!skippedByServer) this.writeClient(error);
         if (ends === 'flush') {
           this.discardUntilSync = true;
         } else {
@@ -523,6 +531,7 @@ export class PostgresRelay {
 
   private readyForQuery(status: TransactionStatus): void {
     this.status = status;
+    this.upstreamFailedSinceReady = false;
     const now = performance.now();
     const answered = this.progress.receivedReady();
     const outcomes = this.outcomes;
