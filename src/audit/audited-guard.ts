@@ -91,6 +91,7 @@ class AuditedSessionGuard implements SessionGuard {
     );
     return Promise.all(writes).then(
       (events): GuardVerdict => ({
+        ...verdict,
         action: 'allow',
         statements,
         finished: (result) =>

@@ -10,6 +10,7 @@ import type {
   GuardBatch,
   GuardStatement,
   GuardVerdict,
+  PreparedNameChange,
   SessionGuard,
   SessionIdentity,
   StatementDecision,
@@ -78,7 +79,7 @@ class PolicySessionGuard implements SessionGuard {
       }
       const analysis = this.cache.analyze(statement.sql, this.policy.searchPath);
       // A Parse only prepares the protocol statement; SQL-level PREPARE inside it takes effect at Execute.
-      const resolved = prepared.resolve(analysis, statement.via !== 'parse');
+      const resolved = prepared.resolve(analysis, statement.via !== 'parse', statement.sql);
       const decision = decideAnalysis(resolved, this.policy);
       const summary = this.summaries.summarize(resolved);
       if (decision.action !== 'allow') {
@@ -91,7 +92,13 @@ class PolicySessionGuard implements SessionGuard {
       }
     }
     prepared.commit();
-    return running === undefined ? ALLOW : { action: 'allow', statements: running };
+    const namesChanged = prepared.nameChanges.length > 0 ? prepared.nameChanges : undefined;
+    if (running === undefined && namesChanged === undefined) return ALLOW;
+    return {
+      action: 'allow',
+      ...(running === undefined ? {} : { statements: running }),
+      ...(namesChanged === undefined ? {} : { namesChanged }),
+    };
   }
 
   close(): void {
@@ -102,6 +109,8 @@ class PolicySessionGuard implements SessionGuard {
 /** A batch's view of the session's SQL-level prepared statements, written back only on commit. */
 class PreparedNames {
   private changed: Map<string, StatementFacts> | null = null;
+  /** What this batch does to the server's prepared-statement names, for the protocol layer's view. */
+  readonly nameChanges: PreparedNameChange[] = [];
 
   constructor(private readonly session: Map<string, StatementFacts>) {}
 
@@ -114,14 +123,14 @@ class PreparedNames {
    * unknown name stays and is denied), and, when `runs`, PREPARE/DEALLOCATE/DISCARD ALL take effect
    * for the statements after them.
    */
-  resolve(analysis: AnalysisResult, runs: boolean): AnalysisResult {
+  resolve(analysis: AnalysisResult, runs: boolean, sql: string): AnalysisResult {
     if (!analysis.ok) return analysis;
     if (!analysis.statements.some((facts) => facts.features.some((f) => NAME_FEATURES.has(f.feature)))) {
       return analysis;
     }
     const statements = analysis.statements.map((facts) => {
       const resolved = this.resolveExecute(facts);
-      if (runs) this.note(facts);
+      if (runs) this.note(facts, sql);
       return resolved;
     });
     return { ok: true, statements };
@@ -140,19 +149,28 @@ class PreparedNames {
     };
   }
 
-  private note(facts: StatementFacts): void {
+  private note(facts: StatementFacts, sql: string): void {
     for (const feature of facts.features) {
       if (feature.feature === 'prepare' && feature.detail !== undefined) {
+        // The server refuses to PREPARE a name that exists (42P05) and keeps the old statement.
+        if (this.current.has(feature.detail)) continue;
         this.writable().set(feature.detail, {
           ...facts,
           features: facts.features.filter((f) => f.feature !== 'prepare'),
         });
+        this.nameChanges.push({ change: 'prepare', name: feature.detail, sql });
       } else if (feature.feature === 'deallocate' && feature.detail !== undefined) {
         if (feature.detail === 'all') this.writable().clear();
         else this.writable().delete(feature.detail);
+        this.nameChanges.push(
+          feature.detail === 'all'
+            ? { change: 'deallocate-all' }
+            : { change: 'deallocate', name: feature.detail },
+        );
       } else if (feature.feature === 'discard' && feature.detail === 'all') {
         // DISCARD ALL includes DEALLOCATE ALL.
         this.writable().clear();
+        this.nameChanges.push({ change: 'deallocate-all' });
       }
     }
   }

@@ -66,9 +66,20 @@ export interface BatchResult {
   readonly outcomes: readonly StatementOutcome[];
 }
 
+/**
+ * What an allowed batch does, through SQL (PREPARE, DEALLOCATE, DISCARD ALL), to the prepared-statement
+ * names the server shares with the extended protocol, so the protocol layer's view of them stays true.
+ */
+export type PreparedNameChange =
+  | { readonly change: 'prepare'; readonly name: string; readonly sql: string }
+  | { readonly change: 'deallocate'; readonly name: string }
+  | { readonly change: 'deallocate-all' };
+
 export type GuardVerdict =
   | {
       readonly action: 'allow';
+      /** SQL-level changes to prepared-statement names the batch makes once it runs. */
+      readonly namesChanged?: readonly PreparedNameChange[];
       /** The statements of the batch that run upstream (a Parse alone runs nothing). */
       readonly statements?: readonly StatementDecision[];
       /** Called once with the upstream's answers, when the batch's ReadyForQuery has arrived. */

@@ -9,6 +9,7 @@ import type { ChainedAuditEvent } from '../../src/audit/audit-event.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { verifyAuditTrail } from '../../src/audit/verify-chain.js';
 import type { Store } from '../../src/store/store.js';
+import { fe, RawSession } from '../helpers/raw-wire-session.js';
 import type { RealPostgres } from '../helpers/real-postgres.js';
 import { startRealPostgres } from '../helpers/real-postgres.js';
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
@@ -228,6 +229,46 @@ describe('statement audit through real sessions', () => {
     // Once the store recovers, statements run again.
     expect((await client.query('select note from ledger where id = 20')).rows).toEqual([{ note: 'held' }]);
     await client.end();
+  });
+
+  it('records what the server runs when a name is parsed again: a Parse the server refuses cannot relabel a statement', async () => {
+    const token = await gw.issue({ role: 'writer', subject: 'agent-relabel', reason: 'ticket OPS-2' });
+    const { session } = await RawSession.login({
+      host: gw.host,
+      port: gw.port,
+      parameters: [
+        ['user', token.tokenId],
+        ['database', token.upstream],
+      ],
+      password: token.secret,
+    });
+    try {
+      const write = "prepare s as insert into ledger values (40, 'relabelled?')";
+      session.send(fe.query(write));
+      await session.untilReady();
+      // The server refuses this Parse (the name exists) and skips to Sync; the Execute runs the INSERT.
+      session.send(fe.parse('s', 'select 1'), fe.sync(), fe.bind('', 's'), fe.execute(''), fe.sync());
+      expect(await session.untilReady(2)).toEqual(['E(42P05)', 'Z(I)', '2', 'C(INSERT 0 1)', 'Z(I)']);
+    } finally {
+      await session.close();
+    }
+    expect((await direct.query('select note from ledger where id = 40')).rows).toEqual([
+      { note: 'relabelled?' },
+    ]);
+    await expect
+      .poll(async () => {
+        const found = await gw.store.searchAudit({
+          subject: 'agent-relabel',
+          kinds: ['statement.decided'],
+          limit: 10,
+          order: 'oldest',
+        });
+        return found.events.map((e) => [e.what?.via, e.what?.sql]);
+      })
+      .toEqual([
+        ['simple-query', "prepare s as insert into ledger values (40, 'relabelled?')"],
+        ['execute', "prepare s as insert into ledger values (40, 'relabelled?')"],
+      ]);
   });
 
   it('leaves a chain that verifies with the public key', async () => {

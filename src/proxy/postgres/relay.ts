@@ -361,6 +361,7 @@ export class PostgresRelay {
     this.copyIn.decided(statements, verdict.action === 'allow');
     if (verdict.action === 'allow') {
       this.tracker.commit();
+      if (verdict.namesChanged !== undefined) this.tracker.applyNameChanges(verdict.namesChanged);
       if (ends === 'flush' && this.progress.openBatchCount >= MAX_OPEN_REPORTED_BATCHES) {
         this.unreportedRound = true;
       }

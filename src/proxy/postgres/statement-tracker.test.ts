@@ -135,6 +135,35 @@ describe('StatementTracker', () => {
     expect(Buffer.byteLength(serverNameKey('é'.repeat(40)), 'latin1')).toBe(63);
   });
 
+  it('keeps a named statement when it is parsed again without Close, as the server refuses that (42P05)', () => {
+    const tracker = new StatementTracker();
+    feed(tracker, parse('s', 'DELETE FROM orders WHERE id = $1'), parse('', 'SELECT 1'));
+    // The re-Parse is still judged on its own text …
+    expect(feed(tracker, parse('s', 'SELECT 2'), parse('', 'SELECT 3'))).toEqual([
+      { sql: 'SELECT 2', via: 'parse' },
+      { sql: 'SELECT 3', via: 'parse' },
+    ]);
+    // … but what runs, and what the audit records, is what the server holds.
+    expect(sqlOfPortal(tracker, 's')).toBe('');
+    expect(feed(tracker, bind('p', 's'), execute('p'))[0]?.sql).toBe('DELETE FROM orders WHERE id = $1');
+    expect(feed(tracker, bind('q', ''), execute('q'))[0]?.sql).toBe('SELECT 3');
+  });
+
+  it('follows SQL PREPARE, DEALLOCATE and DISCARD ALL, which share the names with Parse', () => {
+    const tracker = new StatementTracker();
+    tracker.applyNameChanges([{ change: 'prepare', name: 's', sql: 'prepare s as delete from orders' }]);
+    // A Parse into the SQL-prepared name is refused by the server; Execute runs the PREPAREd statement.
+    feed(tracker, parse('s', 'SELECT 1'));
+    expect(feed(tracker, bind('p', 's'), execute('p'))[0]?.sql).toBe('prepare s as delete from orders');
+    tracker.applyNameChanges([{ change: 'prepare', name: 's', sql: 'prepare s as select 2' }]);
+    expect(feed(tracker, bind('p', 's'), execute('p'))[0]?.sql).toBe('prepare s as delete from orders');
+    tracker.applyNameChanges([{ change: 'deallocate', name: 's' }]);
+    feed(tracker, parse('s', 'SELECT 1'), parse('t', 'SELECT 2'));
+    expect(feed(tracker, bind('p', 's'), execute('p'))[0]?.sql).toBe('SELECT 1');
+    tracker.applyNameChanges([{ change: 'deallocate-all' }]);
+    expect(feed(tracker, bind('p', 't'), execute('p'))[0]?.sql).toBe('');
+  });
+
   it('gives empty SQL for Execute of a portal it never saw', () => {
     expect(feed(new StatementTracker(), execute('nope'))).toEqual([{ sql: '', via: 'execute' }]);
     expect(feed(new StatementTracker(), execute(''))).toEqual([{ sql: '', via: 'execute' }]);
@@ -252,7 +281,9 @@ describe('StatementTracker', () => {
         tracker,
         parse('', 'DROP TABLE a'),
         bind('', ''),
+        close('S', 's'),
         parse('s', 'DROP TABLE b'),
+        close('S', 's'),
         parse('s', 'DROP TABLE c'),
         bind('p', 's'),
       );

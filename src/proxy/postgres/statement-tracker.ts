@@ -14,7 +14,7 @@ import {
 } from '../../wire/postgres/frontend-decoders.js';
 import type { Frame } from '../../wire/postgres/message-framer.js';
 import { Frontend } from '../../wire/postgres/protocol-constants.js';
-import type { GuardStatement } from '../guard.js';
+import type { GuardStatement, PreparedNameChange } from '../guard.js';
 
 type Undo = () => void;
 
@@ -50,7 +50,10 @@ export class StatementTracker {
     switch (frame.type) {
       case Frontend.Parse: {
         const parse = decodeParse(frame.body);
-        this.set(this.statements, serverNameKey(parse.statementName), parse.sql);
+        const key = serverNameKey(parse.statementName);
+        // The server refuses to Parse into a named statement that exists (42P05) and keeps the old one;
+        // so does this map. The unnamed statement is replaced.
+        if (key === '' || !this.statements.has(key)) this.set(this.statements, key, parse.sql);
         out.push({ sql: parse.sql, via: 'parse' });
         return;
       }
@@ -82,6 +85,22 @@ export class StatementTracker {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * An allowed batch changed prepared-statement names through SQL (PREPARE, DEALLOCATE, DISCARD ALL),
+   * which share the server's namespace with Parse: follow it, as the server does.
+   */
+  applyNameChanges(changes: readonly PreparedNameChange[]): void {
+    for (const change of changes) {
+      if (change.change === 'deallocate-all') {
+        this.statements.clear();
+        continue;
+      }
+      const key = serverNameKey(change.name);
+      if (change.change === 'deallocate') this.statements.delete(key);
+      else if (!this.statements.has(key)) this.statements.set(key, change.sql);
     }
   }
 
