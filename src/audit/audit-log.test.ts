@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { AuditAppend, AuditHead, Store } from '../store/store.js';
+import { StoreCommitter } from './audit-committer.js';
 import { AuditLog } from './audit-log.js';
 import { generateAuditSigningKey } from './checkpoint.js';
 import { verifyAuditTrail } from './verify-chain.js';
@@ -213,5 +214,39 @@ describe('AuditLog', () => {
     await log.flush();
     expect((await deferred).seq).toBe(1);
     expect((await verifyStored()).checkpoints.map((c) => c.seq)).toEqual([1]);
+  });
+
+  it('fails its callers when a commit stalls past commitTimeoutMs, and commits the next batch after it', async () => {
+    let release: () => void = () => {};
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inner = new StoreCommitter(counting.asStore(), {
+      instance: 'gw-test',
+      privateKeyPem: KEY.privateKeyPem,
+      checkpointEvery: 100,
+      now: () => NOW,
+    });
+    let first = true;
+    const log = new AuditLog({
+      committer: {
+        commit: async (bodies) => {
+          if (first) {
+            first = false;
+            await stalled;
+          }
+          return inner.commit(bodies);
+        },
+        checkpoint: () => inner.checkpoint(),
+        close: () => inner.close(),
+      },
+      commitTimeoutMs: 50,
+      now: () => NOW,
+    });
+    await expect(log.record({ kind: 'statement.decided' })).rejects.toThrow(/did not finish within 50 ms/);
+    const next = log.record({ kind: 'statement.decided' });
+    release();
+    // The stalled commit landed after all (over-recording, never under-recording), then the next one.
+    expect((await next).seq).toBe(2);
   });
 });

@@ -23,7 +23,17 @@ export type AuditLogDeps = (
   readonly now: () => number;
   /** Also sign the head this often (ms) when events were stored since the last checkpoint; 0 = never. */
   readonly checkpointIntervalMs?: number;
+  /**
+   * A caller waits at most this long (ms) for its batch's commit (default 5000): a stalled disk or
+   * writer thread then fails the batch's records instead of holding every statement forever. The
+   * commit may still land later (an event recorded for a statement that was refused: over-recording,
+   * never under-recording).
+   */
+  readonly commitTimeoutMs?: number;
 };
+
+/** Default bound on a caller's wait for its commit. */
+const COMMIT_TIMEOUT_MS = 5000;
 
 /** How long a deferred event may wait for a commit that another event starts. */
 const DEFER_MS = 20;
@@ -53,6 +63,7 @@ interface Pending {
 export class AuditLog {
   readonly #committer: AuditCommitter;
   readonly #now: () => number;
+  readonly #commitTimeoutMs: number;
   #pending: Pending[] = [];
   #cycle: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -72,6 +83,7 @@ export class AuditLog {
             now: deps.now,
           });
     this.#now = deps.now;
+    this.#commitTimeoutMs = deps.commitTimeoutMs ?? COMMIT_TIMEOUT_MS;
     const interval = deps.checkpointIntervalMs ?? 0;
     if (interval > 0) {
       this.#timer = setInterval(() => this.#timedCheckpoint(), interval);
@@ -146,6 +158,11 @@ export class AuditLog {
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];
+      // Callers stop waiting at the timeout; the cycle still waits for the commit, so batches stay in order.
+      const timer = setTimeout(() => {
+        const error = new Error(`audit log: the commit did not finish within ${this.#commitTimeoutMs} ms`);
+        for (const p of batch) p.reject(error);
+      }, this.#commitTimeoutMs);
       try {
         const stored = await this.#committer.commit(batch.map((p) => p.body));
         this.#dirty = true;
@@ -159,6 +176,8 @@ export class AuditLog {
         if (headSeq !== undefined) for (const listener of this.#committedListeners) listener(headSeq);
       } catch (error) {
         for (const p of batch) p.reject(error);
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.#cycle = null;
