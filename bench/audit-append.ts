@@ -1,6 +1,7 @@
 /**
  * `npm run bench:audit`: raw append throughput of the audit log (events/s) and the latency a caller
- * waits for its event to be durable, by writer (inline, thread, or the bench-only journal probe),
+ * waits for its event to be durable, by writer (the store's own connection, the gateway's committer,
+ * or the bench-only journal probe),
  * durability (fsync'd or OS) and the number of callers waiting at once (what group commit can batch).
  * One run; compare within it.
  */
@@ -12,8 +13,8 @@ import { type AuditCommitter, type AuditReceipt, StoreCommitter } from '../src/a
 import type { AuditEventBody } from '../src/audit/audit-event.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../src/audit/checkpoint.js';
+import { GatewayCommitter } from '../src/audit/gateway-committer.js';
 import { AuditChain, type EncodedAuditBody } from '../src/audit/hash-chain.js';
-import { WorkerCommitter } from '../src/audit/worker-committer.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -100,16 +101,20 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const synchronous of ['full', 'normal'] as const) {
-      for (const writer of ['inline', 'thread', 'journal-probe'] as const) {
+      for (const writer of ['store', 'gateway', 'journal-probe'] as const) {
         for (const callers of [1, 8, 64]) {
           const storePath = path.join(dir, `${synchronous}-${writer}-${callers}.db`);
           const store = new SqliteStore(storePath, { synchronous });
           const chain = { instance: 'bench', privateKeyPem: KEY.privateKeyPem, checkpointEvery: 1000 };
           const committer =
-            writer === 'inline'
+            writer === 'store'
               ? new StoreCommitter(store, { ...chain, now: Date.now })
-              : writer === 'thread'
-                ? new WorkerCommitter({ storePath, synchronous, chain })
+              : writer === 'gateway'
+                ? new GatewayCommitter(
+                    storePath,
+                    { ...chain, now: Date.now },
+                    synchronous === 'full' ? 'fsync' : 'os',
+                  )
                 : new JournalProbe(`${storePath}.journal`, synchronous === 'full');
           const log = new AuditLog({ committer, now: Date.now });
           await log.record(BODY); // opens the thread and the file before timing

@@ -2,7 +2,7 @@
  * Appending a batch of audit events to a chain in one durable store transaction: the chain continues
  * from the stored head (another process may have appended since), and a checkpoint is signed whenever
  * the head reaches or passes a multiple of `checkpointEvery`. Runs in-process or inside the audit
- * writer thread; either way the caller sees the same AuditCommitter.
+ * gateway's own connection (GatewayCommitter); either way the caller sees the same AuditCommitter.
  */
 import type { AuditAppend, Store } from '../store/store.js';
 import { signCheckpoint } from './checkpoint.js';
@@ -14,7 +14,7 @@ export interface AuditReceipt {
   readonly hash: string;
 }
 
-/** Appends batches durably; see StoreCommitter (in-process) and WorkerCommitter (writer thread). */
+/** Appends batches durably; see StoreCommitter and GatewayCommitter. */
 export interface AuditCommitter {
   /** Appends `bodies` in order in one transaction; rejects (storing none) when that fails. */
   commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]>;
@@ -31,11 +31,6 @@ export interface ChainSettings {
   readonly checkpointEvery: number;
   /** Epoch milliseconds; stamps checkpoints. */
   readonly now: () => number;
-  /**
-   * Run after each checkpoint() (timed and final; not after the checkpoints a commit crosses into):
-   * e.g. to fsync a store that commits without it.
-   */
-  readonly afterCheckpoint?: () => void;
 }
 
 /** Commits through `store.appendAudit` on the calling thread. */
@@ -69,7 +64,6 @@ export class StoreCommitter implements AuditCommitter {
       if (head.hash === null || head.seq <= head.checkpointSeq) return { events: [] };
       return { events: [], checkpoint: this.sign(head.seq, head.hash) };
     });
-    this.settings.afterCheckpoint?.();
   }
 
   async close(): Promise<void> {}

@@ -25,7 +25,7 @@ export type AuditLogDeps = (
   readonly checkpointIntervalMs?: number;
   /**
    * A caller waits at most this long (ms) for its batch's commit (default 5000): a stalled disk or
-   * writer thread then fails the batch's records instead of holding every statement forever. The
+   * writer then fails the batch's records instead of holding every statement forever. The
    * commit may still land later (an event recorded for a statement that was refused: over-recording,
    * never under-recording).
    */
@@ -131,7 +131,7 @@ export class AuditLog {
     this.#dirty = false;
   }
 
-  /** Flushes, stops the checkpoint timer and releases the committer (its writer thread, if any). */
+  /** Flushes, stops the checkpoint timer and releases the committer (its own connection, if any). */
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;

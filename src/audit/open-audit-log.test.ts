@@ -67,14 +67,14 @@ describe('openAuditLog', () => {
     },
   );
 
-  it('uses the writer thread for fsync durability, an unsynced inline writer for os, inline for the CLI', async () => {
+  it('gives the gateway a connection of its own with the configured durability, and the CLI the store', async () => {
     const store = openStore(config('fsync').store);
     const opened = [
       openAuditLog(config('fsync'), store, { mode: 'gateway' }),
       openAuditLog(config('os'), store, { mode: 'gateway' }),
       openAuditLog(config('fsync'), store),
     ];
-    expect(opened.map((o) => o.writer)).toEqual(['thread', 'inline-unsynced', 'inline']);
+    expect(opened.map((o) => o.writer)).toEqual(['own-connection-fsync', 'own-connection-os', 'inline']);
     for (const o of opened) await o.log.close();
     await store.close();
   });

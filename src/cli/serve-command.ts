@@ -16,7 +16,7 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfigFile(options.config);
       const logger = createLogger(config.log.level);
       const store = openStore(config.store);
-      // Commits (fsync'd) run in a writer thread, so they never stop the relay of other sessions.
+      // Commits write the WAL inline and fdatasync it on the thread pool (audit.durability).
       const audit = openAuditLog(config, store, { mode: 'gateway' });
       if (audit.keyCreated) {
         logger.info(
@@ -39,7 +39,7 @@ export function registerServeCommand(program: Command): void {
       const { startGateway } = await import('../main.js');
       const gateway = await startGateway({ config, store, logger, audit: audit.log }).catch(
         async (error: unknown) => {
-          // The writer thread would keep the process alive.
+          // Release the audit connection and its timer before giving up.
           await audit.log.close().catch(() => {});
           throw error;
         },

@@ -1,4 +1,5 @@
 /** Store on an embedded SQLite file (better-sqlite3): the default for a single gateway and its CLI. */
+import { type FileHandle, open as openFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
 import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
@@ -91,6 +92,9 @@ interface TokenRow {
 /** A Store over one SQLite file (or ':memory:'); several processes may open the same file. */
 export class SqliteStore implements Store {
   readonly #db: Db;
+  readonly #path: string;
+  /** The WAL file, opened on the first syncWal (it exists once something was committed). */
+  #walFd: FileHandle | undefined;
   readonly #insert: Database.Statement<TokenRow>;
   readonly #get: Database.Statement<[string], TokenRow>;
   readonly #listLive: Database.Statement<[number], TokenRow>;
@@ -116,6 +120,7 @@ export class SqliteStore implements Store {
       readonly walAutocheckpointPages?: number;
     } = {},
   ) {
+    this.#path = path;
     this.#db = new Database(path);
     // The CLI and a running gateway share the file: WAL lets readers run beside one writer,
     // and busy_timeout waits out the other process's write instead of failing at once.
@@ -287,14 +292,21 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Forces what is committed onto disk: a passive WAL checkpoint, which fsyncs the WAL (and the
-   * database file) even under synchronous = NORMAL. Used after each signed audit checkpoint.
+   * Makes every commit so far durable without blocking the event loop: fdatasync of the WAL file on
+   * libuv's thread pool. Under synchronous = NORMAL a commit writes its WAL frames to the OS and
+   * returns; this is the fsync that synchronous = FULL would have done inside the commit, for every
+   * commit made before it (group commit). An in-memory database has nothing to sync.
    */
-  syncToDisk(): void {
-    this.#db.pragma('wal_checkpoint(PASSIVE)');
+  async syncWal(): Promise<void> {
+    if (this.#path === ':memory:') return;
+    // SQLite removes the WAL file only when the last connection closes, and this one is open.
+    this.#walFd ??= await openFile(`${this.#path}-wal`, 'r');
+    await this.#walFd.datasync();
   }
 
   async close(): Promise<void> {
+    await this.#walFd?.close();
+    this.#walFd = undefined;
     if (this.#db.open) this.#db.close();
   }
 }
