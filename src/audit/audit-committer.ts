@@ -20,7 +20,7 @@ export interface AuditCommitter {
   commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]>;
   /** Signs a checkpoint for the head if events were stored after the newest checkpoint. */
   checkpoint(): Promise<void>;
-  /** Releases what the committer holds (a thread, a connection); pending calls settle first. */
+  /** Releases what the committer holds (a connection); called once its last commit has settled. */
   close(): Promise<void>;
 }
 

@@ -77,9 +77,7 @@ class AuditedSessionGuard implements SessionGuard {
       // Nothing runs: the refusal is recorded without holding the agent's answer.
       for (const statement of statements) {
         const body = this.decidedBody(statement, ++this.statementCount, verdict.sqlState ?? '42501');
-        this.audit
-          .record(body)
-          .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
+        this.recordInBackground(body, false);
       }
       return verdict;
     }
@@ -112,6 +110,13 @@ class AuditedSessionGuard implements SessionGuard {
         };
       },
     );
+  }
+
+  /** Records an event nothing waits on; a failed write is reported, never thrown. */
+  private recordInBackground(body: Omit<AuditEventBody, 'at'>, defer: boolean): void {
+    this.audit
+      .record(body, { defer })
+      .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
   }
 
   private decidedBody(
@@ -153,9 +158,7 @@ class AuditedSessionGuard implements SessionGuard {
         ...this.context,
         what: finishedWhat(numbers[i]!, decidedSeqs[i]!, perStatement[i]!, result.forwardedAtMs),
       };
-      this.audit
-        .record(body, { defer: true })
-        .catch((error: unknown) => this.onFailure(error, body.kind, this.identity.sessionId));
+      this.recordInBackground(body, true);
     });
   }
 }

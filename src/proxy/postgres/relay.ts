@@ -370,10 +370,15 @@ export class PostgresRelay {
           ? undefined
           : {
               finished: verdict.finished,
-              expects: ends === 'query' ? undefined : countExecutes(frames),
+              expects: ends === 'query' ? undefined : countFrames(frames, Frontend.Execute),
               forwardedAtMs: 0,
             };
-      this.forward(joinFrames(frames), ends, reported, ends === 'sync' ? countCopyEnds(frames) : 0);
+      this.forward(
+        joinFrames(frames),
+        ends,
+        reported,
+        ends === 'sync' ? countFrames(frames, Frontend.CopyDone, Frontend.CopyFail) : 0,
+      );
       return;
     }
     this.tracker.rollback();
@@ -694,16 +699,10 @@ function isAbortError(body: Buffer): boolean {
   return decodeErrorFields(body).get('M')?.includes(ABORT_MARK) === true;
 }
 
-function countCopyEnds(frames: readonly Frame[]): number {
+/** How many of `frames` are of one of `types`. */
+function countFrames(frames: readonly Frame[], ...types: number[]): number {
   let count = 0;
-  for (const frame of frames)
-    if (frame.type === Frontend.CopyDone || frame.type === Frontend.CopyFail) count++;
-  return count;
-}
-
-function countExecutes(frames: readonly Frame[]): number {
-  let count = 0;
-  for (const frame of frames) if (frame.type === Frontend.Execute) count++;
+  for (const frame of frames) if (types.includes(frame.type)) count++;
   return count;
 }
 
