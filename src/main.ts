@@ -17,6 +17,7 @@ import { createPolicyGuard } from './policy/policy-guard.js';
 import { loadSqlParser } from './policy/sql-parser.js';
 import type { Guard } from './proxy/guard.js';
 import { startListener } from './proxy/listener.js';
+import { maskingGuard } from './proxy/postgres/masking-guard.js';
 import { PostgresEngine } from './proxy/postgres/postgres-engine.js';
 import { SessionRegistry } from './proxy/session-registry.js';
 import type { Store } from './store/store.js';
@@ -62,11 +63,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   await loadSqlParser();
   const tlsContext =
     config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
-  const policyGuard = deps.guard ?? createPolicyGuard(config);
+  // Masking sits inside audit: a statement refused for masking reasons is recorded as refused.
+  const masking = maskingGuard(deps.guard ?? createPolicyGuard(config), config);
   const guard =
     deps.audit === undefined
-      ? policyGuard
-      : auditedGuard(policyGuard, deps.audit, (error, event, sessionId) =>
+      ? masking
+      : auditedGuard(masking, deps.audit, (error, event, sessionId) =>
           logger.error({ err: String(error), event, sessionId }, 'audit event could not be recorded'),
         );
   const engine = new PostgresEngine({
@@ -171,6 +173,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
           await listener.drained();
         }
       }
+      masking.close();
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
       try {

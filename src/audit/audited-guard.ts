@@ -4,6 +4,7 @@
  * written is refused instead. Refusals are recorded too, and each statement that ran gets a
  * `statement.finished` event (command tags, rows, duration, SQLSTATE) once the upstream answered.
  */
+
 import type {
   BatchResult,
   Guard,
@@ -14,6 +15,7 @@ import type {
   StatementDecision,
   StatementOutcome,
 } from '../proxy/guard.js';
+import type { SessionResultMasking } from '../proxy/result-masking.js';
 import type { AuditEventBody, ChainedAuditEvent, JsonValue } from './audit-event.js';
 
 /** What the audited guard needs from the audit log (AuditLog satisfies it). */
@@ -42,6 +44,7 @@ export function auditedGuard(inner: Guard, audit: AuditRecorder, onFailure: Audi
 
 class AuditedSessionGuard implements SessionGuard {
   readonly upstreamParameters: Readonly<Record<string, string>>;
+  readonly resultMasking: SessionResultMasking | undefined;
   /** Numbers this session's recorded statements: 1, 2, 3 … */
   private statementCount = 0;
   private readonly context: Pick<AuditEventBody, 'who' | 'why' | 'where'>;
@@ -53,6 +56,7 @@ class AuditedSessionGuard implements SessionGuard {
     private readonly onFailure: AuditFailureReporter,
   ) {
     this.upstreamParameters = inner.upstreamParameters;
+    this.resultMasking = inner.resultMasking;
     this.context = {
       who: { tokenId: identity.tokenId, subject: identity.subject, role: identity.role },
       why: { reason: identity.reason, runId: identity.runId },

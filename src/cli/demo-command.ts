@@ -34,7 +34,12 @@ export function registerDemoCommand(program: Command): void {
                   : `audit record seq ${counts.auditSeq}`
               }\n`,
             );
-            if (counts.auditSeq === null) process.exitCode = 1;
+            const { email, ssn } = counts.masked;
+            const masked = email.startsWith('****@') && ssn === '[redacted]';
+            process.stdout.write(
+              `masked as the agent sees it: ${masked ? `email ${email}, ssn ${ssn}` : 'NOT MASKED'}\n`,
+            );
+            if (counts.auditSeq === null || !masked) process.exitCode = 1;
           } finally {
             await demo.close();
           }

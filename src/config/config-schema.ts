@@ -114,6 +114,12 @@ export const configFileSchema = strictMapping({
     sink: auditSink,
   }),
   auditors: namedMap('auditor', CONFIG_NAME, auditor, { optional: true }),
+  /** Read from the tree by the masking reader (docs/masking.md), like role policies. */
+  classify: z.unknown().optional(),
+  masking: section({
+    hash_key: textField({ fallback: null }),
+    catalog_refresh: durationField('30s', { min: '0ms', max: '24h' }),
+  }),
 });
 
 /** The file as validated: snake_case keys, defaults applied, durations in ms, sizes in bytes. */

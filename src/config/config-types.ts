@@ -1,3 +1,4 @@
+import type { MaskPolicy } from '../masking/mask-policy.js';
 /** The validated, resolved and frozen configuration every core module receives from main.ts. */
 import type { RolePolicy } from '../policy/policy-types.js';
 
@@ -37,6 +38,8 @@ export interface RoleConfig {
   readonly rules: Readonly<Record<string, unknown>>;
   /** The resolved policy (docs/policy.md); a role with no rules gets an empty one that denies every table. */
   readonly policy: RolePolicy;
+  /** The role's masking (docs/masking.md); null when it masks nothing. */
+  readonly masking: MaskPolicy | null;
 }
 
 /** Someone allowed to search the audit trail over the HTTP API. */
@@ -118,6 +121,10 @@ export interface AirlockConfig {
     readonly durability: 'fsync' | 'os';
     /** Continuous shipping of the chain to a rotating JSONL file (for SIEM collectors); null: off. */
     readonly sink: AuditSinkConfig | null;
+  };
+  readonly masking: {
+    /** How long a catalog entry read for masking is trusted before it is read again. */
+    readonly catalogRefreshMs: number;
   };
   /** Who may use the audit search API, by name; empty: the audit API is off. */
   readonly auditors: Readonly<Record<string, AuditorConfig>>;

@@ -158,6 +158,7 @@ auditors:
             functions: [],
             readOnly: true,
           },
+          masking: null,
         },
       },
       auth: { method: 'password', scramIterations: 10_000 },
@@ -176,6 +177,7 @@ auditors:
       auditors: {
         carol: { name: 'carol', keySha256: createHash('sha256').update('c'.repeat(64)).digest('hex') },
       },
+      masking: { catalogRefreshMs: 30_000 },
     });
   });
 
@@ -211,6 +213,7 @@ auditors:
         functions: [],
         readOnly: true,
       },
+      masking: null,
     });
     expect(config.auth).toEqual({ method: 'scram-sha-256', scramIterations: 4096 });
     expect(config.tokens).toEqual({ defaultTtlMs: 900_000, maxTtlMs: 86_400_000, revocationCheckMs: 5000 });
@@ -529,7 +532,7 @@ describe('parseConfigText: bad input', () => {
   it('refuses unknown keys under a role: a typo must not weaken the policy', () => {
     const error = errorFor(MINIMAL.concat('    alow: [{ tables: [public.orders], operations: [select] }]\n'));
     expect(error.message).toBe(
-      'roles.reporting.alow: is not a known key; remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions)',
+      'roles.reporting.alow: is not a known key; remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions, mask)',
     );
   });
 

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readClassify, readMaskPolicy } from '../masking/read-mask-policy.js';
 import { resolveRolePolicy } from '../policy/role-policy.js';
 import { AUDITOR_KEY_FIX, auditorKeyProblem, hashAuditorKey } from './auditor-keys.js';
 import type { ConfigIssue } from './config-error.js';
@@ -112,6 +113,7 @@ export function resolveConfig(
         sink,
       },
       auditors,
+      masking: { catalogRefreshMs: file.masking.catalog_refresh },
     },
   };
 }
@@ -254,6 +256,7 @@ function resolveRoles(
 ): Record<string, RoleConfig> {
   const defined = Object.keys(file.upstreams);
   const roles: Record<string, RoleConfig> = Object.create(null);
+  const classify = readClassify(childOf(context.tree, 'classify'), issues);
   for (const [name, entry] of Object.entries(file.roles)) {
     const upstream = entry.upstream ?? '';
     if (!defined.includes(upstream)) {
@@ -274,7 +277,8 @@ function resolveRoles(
       issues.push(...resolved.issues);
       continue;
     }
-    roles[name] = { name, upstream, rules, policy: resolved.policy };
+    const masking = readMaskPolicy(name, childOf(tree, 'mask'), classify, file.masking.hash_key, issues);
+    roles[name] = { name, upstream, rules, policy: resolved.policy, masking };
   }
   return roles;
 }

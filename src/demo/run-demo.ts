@@ -34,7 +34,7 @@ export interface RunningDemo {
    * Runs a query through the gateway with the demo token and finds its record in the audit trail:
    * proof the path works end to end.
    */
-  selfCheck(): Promise<{ customers: number; orders: number; auditSeq: number | null }>;
+  selfCheck(): Promise<SelfCheck>;
   close(): Promise<void>;
 }
 
@@ -122,6 +122,16 @@ roles:
     deny:
       - tables: [public.secrets]
     functions: [public.order_total]
+    mask:                     # personal data leaves the gateway masked (docs/masking.md)
+      - columns: [public.customers.email, public.customers.phone]
+        strategy: partial
+      - classes: [ssn, credit_card]        # the classified columns below, and those found in any text
+        strategy: redact
+      - classes: [email, phone, iban, jwt, api_key]
+        strategy: redact
+classify:
+  public.customers.ssn: ssn
+  public.customers.card_number: credit_card
 log:
   level: ${logLevel}
 `;
@@ -130,10 +140,16 @@ log:
 const SELF_CHECK_SQL =
   'select (select count(*) from customers)::int as customers, (select count(*) from orders)::int as orders';
 
-async function selfCheck(
-  info: ConnectionInfo,
-  store: Store,
-): Promise<{ customers: number; orders: number; auditSeq: number | null }> {
+/** What `airlock demo --check` reports: counts through the gateway, the audit record, a masked row. */
+export interface SelfCheck {
+  readonly customers: number;
+  readonly orders: number;
+  readonly auditSeq: number | null;
+  /** The first customer's email and SSN as the agent receives them. */
+  readonly masked: { readonly email: string; readonly ssn: string };
+}
+
+async function selfCheck(info: ConnectionInfo, store: Store): Promise<SelfCheck> {
   const client = new pg.Client({
     host: info.host,
     port: info.port,
@@ -152,7 +168,10 @@ async function selfCheck(
       limit: 1,
       order: 'newest',
     });
-    return { ...res.rows[0]!, auditSeq: recorded.events[0]?.seq ?? null };
+    const sample = await client.query<{ email: string; ssn: string }>(
+      'select email, ssn from customers order by id limit 1',
+    );
+    return { ...res.rows[0]!, auditSeq: recorded.events[0]?.seq ?? null, masked: sample.rows[0]! };
   } finally {
     await client.end();
   }
@@ -175,7 +194,9 @@ Connect as the agent (token ${info.tokenId}, role ${info.role}, expires ${info.e
 
   ${info.psql}
 
-Try:   select full_name, email, phone from customers limit 5;
+Try:   select * from customers limit 5;                -- email, phone, ssn and card come back masked
+       select lower(email) as e from customers limit 3; -- an expression over a masked column is masked too
+       select id from customers where ssn like '9%';   -- refused: masked SSNs may not be used to filter
        select status, count(*), sum(order_total(id)) from orders group by status;
        select * from secrets;                          -- refused: denied by the role
        delete from orders where id = 1;                -- refused: needs human approval

@@ -30,14 +30,15 @@ function testConfig(): AirlockConfig {
       },
     },
     roles: {
-      reader: { name: 'reader', upstream: 'shop', rules: {}, policy: emptyPolicy('reader') },
-      writer: { name: 'writer', upstream: 'shop', rules: {}, policy: emptyPolicy('writer') },
+      reader: { name: 'reader', upstream: 'shop', rules: {}, policy: emptyPolicy('reader'), masking: null },
+      writer: { name: 'writer', upstream: 'shop', rules: {}, policy: emptyPolicy('writer'), masking: null },
     },
     auth: { method: 'scram-sha-256', scramIterations: 64 },
     tokens: { defaultTtlMs: 15 * MINUTE, maxTtlMs: 24 * 60 * MINUTE, revocationCheckMs: 1000 },
     limits: { maxMessageBytes: 64 * 1024 * 1024, startupTimeoutMs: 10_000, maxConnections: 100 },
     shutdown: { graceMs: 10_000 },
     log: { level: 'silent' },
+    masking: { catalogRefreshMs: 30_000 },
     audit: {
       instance: 'test',
       signingKeyPath: '/nonexistent/airlock-audit.key',

@@ -25,8 +25,16 @@ export type RolePolicyResolution =
   | { readonly ok: true; readonly policy: RolePolicy }
   | { readonly ok: false; readonly issues: RolePolicyIssue[] };
 
-/** Keys a role may have (`upstream` is read by the config loader). */
-export const ROLE_KEYS = ['upstream', 'search_path', 'allow', 'approve', 'deny', 'functions'] as const;
+/** Keys a role may have (`upstream` and `mask` are read by the config loader). */
+export const ROLE_KEYS = [
+  'upstream',
+  'search_path',
+  'allow',
+  'approve',
+  'deny',
+  'functions',
+  'mask',
+] as const;
 const RULE_KEYS = ['tables', 'operations'] as const;
 const OPERATION_WORDS: readonly string[] = [...TABLE_OPERATIONS, 'all'];
 const DEFAULT_SEARCH_PATH: readonly string[] = ['public'];

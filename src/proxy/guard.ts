@@ -1,3 +1,5 @@
+import type { SessionResultMasking } from './result-masking.js';
+
 /**
  * The guard seam: the one place every statement passes before it reaches a database.
  * Protocol-neutral; policy, approvals and audit (later issues) plug in here.
@@ -99,6 +101,8 @@ export type GuardVerdict =
 
 /** The guard of one session: decides each batch, may keep per-session state (e.g. SQL PREPARE names). */
 export interface SessionGuard {
+  /** The session's result masking, when its role masks anything; the engine applies it to every result. */
+  readonly resultMasking?: SessionResultMasking;
   /**
    * Settings the upstream session must start with (e.g. a pinned search_path, read-only transactions).
    * They are sent in the upstream StartupMessage, so RESET returns to them.

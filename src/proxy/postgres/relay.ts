@@ -26,6 +26,7 @@ import type {
   StatementOutcome,
 } from '../guard.js';
 import { CopyInWindow } from './copy-in-window.js';
+import { ResultMasker } from './result-masker.js';
 import { StatementTracker } from './statement-tracker.js';
 import { UpstreamProgress } from './upstream-progress.js';
 
@@ -120,6 +121,8 @@ export class PostgresRelay {
   private readonly tracker = new StatementTracker();
   private readonly copyIn = new CopyInWindow();
   private readonly progress = new UpstreamProgress<ReportedBatch>();
+  /** Applies the role's masking to results; absent when the role masks nothing (bytes pass untouched). */
+  private readonly masker: ResultMasker | undefined;
   /** Statement outcomes seen since the last ReadyForQuery, for the batches that ReadyForQuery closes. */
   private outcomes: StatementOutcome[] = [];
   /** Past MAX_OPEN_REPORTED_BATCHES: the rest of this pipeline (up to its Sync) is not reported. */
@@ -145,6 +148,8 @@ export class PostgresRelay {
   constructor(private readonly options: RelayOptions) {
     this.framer = new MessageFramer(options.maxMessageBytes);
     this.status = options.transactionStatus;
+    const masking = options.guard.resultMasking;
+    this.masker = masking === undefined ? undefined : new ResultMasker(masking);
     this.scanner = new BackendStreamScanner(
       {
         onReadyForQuery: (status) => this.readyForQuery(status),
@@ -470,7 +475,16 @@ export class PostgresRelay {
       this.unreportedRound = false;
     }
     this.unsyncedWork = ends === 'flush';
-    this.writeUpstream(bytes);
+    let sent = bytes;
+    if (this.masker !== undefined) {
+      try {
+        sent = this.masker.outgoing(bytes);
+      } catch (error) {
+        this.close({ kind: 'internal-error', cause: error });
+        return;
+      }
+    }
+    this.writeUpstream(sent);
   }
 
   private writeUpstream(bytes: Buffer): void {
@@ -488,6 +502,22 @@ export class PostgresRelay {
   // ---- upstream → agent -------------------------------------------------------------------------
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
+    if (this.masker === undefined) {
+      this.onUpstreamBytes(chunk);
+      return;
+    }
+    let masked: Buffer;
+    try {
+      masked = this.masker.incoming(chunk);
+    } catch (error) {
+      this.close({ kind: 'internal-error', cause: error });
+      return;
+    }
+    if (masked.length > 0) this.onUpstreamBytes(masked);
+  };
+
+  /** Upstream bytes after masking: passed on, with the bookkeeping of where statements and batches end. */
+  private onUpstreamBytes(chunk: Buffer): void {
     if (this.interlude !== null) {
       this.feedInterlude(chunk);
       return;
@@ -515,7 +545,7 @@ export class PostgresRelay {
       },
     };
     this.feedInterlude(chunk.subarray(stop));
-  };
+  }
 
   private feedInterlude(bytes: Buffer): void {
     const interlude = this.interlude!;
@@ -528,7 +558,7 @@ export class PostgresRelay {
         ...frames.slice(i + 1).map((f) => f.raw),
         interlude.framer.takeRemainder(),
       ]);
-      if (rest.length > 0) this.onUpstreamData(rest);
+      if (rest.length > 0) this.onUpstreamBytes(rest);
       else this.tryPendingAction();
       then();
       return;

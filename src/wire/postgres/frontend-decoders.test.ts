@@ -135,6 +135,7 @@ describe('decodeBind', () => {
       portalName: 'p1',
       statementName: 's1',
       values: [{ format: 0, value: Buffer.from('42') }],
+      resultFormats: [0],
     });
     const binaryResults = bytes(
       cstr(''),
@@ -147,6 +148,7 @@ describe('decodeBind', () => {
       int16(0),
     );
     expect(decodeBind(binaryResults).values).toEqual([{ format: 0, value: null }]);
+    expect(decodeBind(binaryResults).resultFormats).toEqual([1, 0]);
   });
 
   it('rejects bytes after the result formats (a message hidden inside the Bind)', () => {

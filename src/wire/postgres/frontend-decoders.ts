@@ -46,9 +46,11 @@ export interface BindMessage {
   readonly portalName: string;
   readonly statementName: string;
   readonly values: readonly { readonly format: 0 | 1; readonly value: Buffer | null }[];
+  /** Result column formats as sent: none (all text), one (for every column) or one per column. */
+  readonly resultFormats: readonly (0 | 1)[];
 }
 
-/** Bind ('B'), with its parameter values (views into `body`, not copies); result formats are checked, not kept. */
+/** Bind ('B'), with its parameter values (views into `body`, not copies) and result formats. */
 export function decodeBind(body: Buffer): BindMessage {
   const r = new BodyReader(body, 'Bind');
   const portalName = r.cstring();
@@ -73,17 +75,18 @@ export function decodeBind(body: Buffer): BindMessage {
     const format = (formatCount === 0 ? 0 : formatCount === 1 ? formats[0] : formats[i]) as 0 | 1;
     values.push({ format, value: length === -1 ? null : r.bytes(length) });
   }
-  // Result formats are not kept, but read: a Bind must end exactly where its last field does.
   const resultFormatCount = r.int16();
   if (resultFormatCount < 0) throw new MalformedMessageError('Bind: negative result format count');
+  const resultFormats: (0 | 1)[] = [];
   for (let i = 0; i < resultFormatCount; i++) {
     const format = r.int16();
     if (format !== 0 && format !== 1) {
       throw new MalformedMessageError(`Bind: unknown result format code ${format}`);
     }
+    resultFormats.push(format);
   }
   r.end();
-  return { portalName, statementName, values };
+  return { portalName, statementName, values, resultFormats };
 }
 
 /** Sync ('S'), Flush ('H'), CopyDone ('c'): no body at all. */

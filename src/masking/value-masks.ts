@@ -1,0 +1,173 @@
+/**
+ * Builds the functions that rewrite one result value, in its column's wire format and type, so every
+ * client still decodes what it receives: text-like values get the masked text, JSON a JSON string,
+ * integers a keyed hash of the same width (hash strategy), and anything else SQL NULL.
+ */
+import { createHmac } from 'node:crypto';
+import type { ValueMask } from '../proxy/result-masking.js';
+import type { MaskStrategy } from './mask-strategy.js';
+import { maskText, scrubText } from './mask-text.js';
+import type { SensitiveClass } from './sensitive-class.js';
+
+/** Type ids (pg_type.oid) the masks know; anything else is treated as opaque. */
+export const PgType = {
+  bool: 16,
+  bytea: 17,
+  char: 18,
+  name: 19,
+  int8: 20,
+  int2: 21,
+  int4: 23,
+  text: 25,
+  json: 114,
+  xml: 142,
+  cidr: 650,
+  inet: 869,
+  unknown: 705,
+  bpchar: 1042,
+  varchar: 1043,
+  numeric: 1700,
+  record: 2249,
+  jsonb: 3802,
+} as const;
+
+const TEXT_LIKE: ReadonlySet<number> = new Set([
+  PgType.char,
+  PgType.name,
+  PgType.text,
+  PgType.xml,
+  PgType.cidr,
+  PgType.inet,
+  PgType.unknown,
+  PgType.bpchar,
+  PgType.varchar,
+]);
+const INTEGERS: Readonly<Record<number, number>> = { [PgType.int2]: 2, [PgType.int4]: 4, [PgType.int8]: 8 };
+const JSONB_VERSION = 1;
+/** Object ids from here up are user-defined (types from extensions, enums, domains, composites). */
+const FIRST_USER_OID = 16384;
+/** Built-in array types whose elements are text-like or JSON (text[], varchar[], json[], jsonb[], name[], bpchar[], record[]). */
+const TEXT_ARRAYS: ReadonlySet<number> = new Set([1009, 1015, 199, 3807, 1003, 1014, 2287]);
+
+const NULL_MASK: ValueMask = () => null;
+
+/** How a whole value of a column is masked, by `strategy`, for its type and format. */
+export function wholeValueMask(
+  strategy: MaskStrategy,
+  cls: SensitiveClass | undefined,
+  typeOid: number,
+  binary: boolean,
+  hashKey: Uint8Array | undefined,
+): ValueMask {
+  if (strategy === 'null') return NULL_MASK;
+  const integerBytes = INTEGERS[typeOid];
+  if (integerBytes !== undefined) {
+    if (strategy !== 'hash' || hashKey === undefined) return NULL_MASK;
+    return (value) => hashedInteger(value, integerBytes, binary, hashKey);
+  }
+  const masked = (value: Buffer) =>
+    Buffer.from(maskText(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
+  if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) return masked;
+  if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
+    return (value) =>
+      Buffer.from(JSON.stringify(maskText(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
+  }
+  if (typeOid === PgType.jsonb) {
+    return (value) =>
+      Buffer.concat([
+        Buffer.from([JSONB_VERSION]),
+        Buffer.from(JSON.stringify(maskText(jsonText(value, true), strategy, cls, hashKey)), 'utf8'),
+      ]);
+  }
+  return NULL_MASK;
+}
+
+/**
+ * Content detection over the values of a column no rule masks: detected items are masked inside the
+ * text. Undefined when the column's type cannot hold text worth scanning. Values that cannot be scanned
+ * in their format (binary arrays, records, user-defined types) become NULL: they are never passed unseen.
+ */
+export function contentScanMask(
+  classes: ReadonlyMap<SensitiveClass, MaskStrategy>,
+  typeOid: number,
+  binary: boolean,
+  hashKey: Uint8Array | undefined,
+): ValueMask | undefined {
+  if (classes.size === 0) return undefined;
+  const scrub = scrubber(classes, hashKey);
+  const textual =
+    TEXT_LIKE.has(typeOid) ||
+    typeOid === PgType.json ||
+    (!binary &&
+      (typeOid === PgType.jsonb ||
+        typeOid === PgType.record ||
+        TEXT_ARRAYS.has(typeOid) ||
+        typeOid >= FIRST_USER_OID));
+  if (textual) {
+    return (value) => {
+      const text = value.toString('utf8');
+      const clean = scrub(text);
+      return clean === text ? value : Buffer.from(clean, 'utf8');
+    };
+  }
+  if (typeOid === PgType.jsonb) {
+    return (value) => {
+      const text = jsonText(value, true);
+      const clean = scrub(text);
+      return clean === text
+        ? value
+        : Buffer.concat([Buffer.from([JSONB_VERSION]), Buffer.from(clean, 'utf8')]);
+    };
+  }
+  if (typeOid === PgType.int8 || typeOid === PgType.numeric) {
+    // Card numbers and phone numbers stored as numbers: a detected number is withheld (a placeholder is not a number).
+    if (binary && typeOid === PgType.numeric) return undefined;
+    return (value) => {
+      const text = binary ? value.readBigInt64BE(0).toString() : value.toString('latin1');
+      return scrub(text) === text ? value : null;
+    };
+  }
+  if (binary && (TEXT_ARRAYS.has(typeOid) || typeOid === PgType.record || typeOid >= FIRST_USER_OID))
+    return NULL_MASK;
+  return undefined;
+}
+
+/** Masks detected items in free text (error messages) with each class's strategy. */
+export function scrubber(
+  classes: ReadonlyMap<SensitiveClass, MaskStrategy>,
+  hashKey: Uint8Array | undefined,
+): (text: string) => string {
+  const byStrategy = new Map<MaskStrategy, Set<SensitiveClass>>();
+  for (const [cls, strategy] of classes) {
+    const set = byStrategy.get(strategy) ?? new Set();
+    set.add(cls);
+    byStrategy.set(strategy, set);
+  }
+  const passes = [...byStrategy];
+  return (text) => {
+    let out = text;
+    for (const [strategy, set] of passes) out = scrubText(out, set, strategy, hashKey);
+    return out;
+  };
+}
+
+/** The JSON text of a json value (any format) or a jsonb value (binary: after its version byte). */
+function jsonText(value: Buffer, jsonbBinary: boolean): string {
+  return (jsonbBinary ? value.subarray(1) : value).toString('utf8');
+}
+
+/** A deterministic integer of the column's width from the keyed hash of the value's text. */
+function hashedInteger(value: Buffer, bytes: number, binary: boolean, key: Uint8Array): Buffer {
+  const text = binary ? readInteger(value, bytes).toString() : value.toString('latin1');
+  const digest = createHmac('sha256', key).update(text).digest();
+  const out = Buffer.alloc(bytes);
+  digest.copy(out, 0, 0, bytes);
+  out[0]! &= 0x7f; // non-negative
+  if (binary) return out;
+  return Buffer.from(readInteger(out, bytes).toString(), 'latin1');
+}
+
+function readInteger(value: Buffer, bytes: number): bigint | number {
+  if (bytes === 8) return value.readBigInt64BE(0);
+  return bytes === 4 ? value.readInt32BE(0) : value.readInt16BE(0);
+}

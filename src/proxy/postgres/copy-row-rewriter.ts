@@ -1,0 +1,235 @@
+/**
+ * Rewrites the rows of a text- or CSV-format COPY … TO STDOUT stream value by value. Rows may be split
+ * across CopyData messages: an unfinished row is held until its end arrives, so every value is seen
+ * whole. Values are unescaped (text format) or unquoted (CSV) before masking and encoded back after.
+ * https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9
+ */
+import type { CopyPlan } from '../result-masking.js';
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const BACKSLASH = 0x5c;
+
+/** Bound on one row held while waiting for its end (a row is at most a few values of up to 1 GiB). */
+const MAX_HELD_ROW_BYTES = 1024 * 1024 * 1024;
+
+export class CopyRowRewriter {
+  private held: Buffer = Buffer.alloc(0);
+  private headerPending: boolean;
+  private readonly delimiter: number;
+
+  constructor(private readonly plan: CopyPlan) {
+    this.delimiter = Buffer.from(plan.delimiter, 'utf8')[0]!;
+    this.headerPending = plan.csv?.header === true;
+  }
+
+  /** The rewritten bytes of every row `data` completes (with any held start). */
+  push(data: Buffer): Buffer {
+    const bytes = this.held.length === 0 ? data : Buffer.concat([this.held, data]);
+    const out: Buffer[] = [];
+    let start = 0;
+    for (;;) {
+      const end = this.plan.csv === undefined ? bytes.indexOf(NEWLINE, start) : this.csvRowEnd(bytes, start);
+      if (end < 0) break;
+      const row = bytes.subarray(start, end + 1);
+      if (this.headerPending) {
+        this.headerPending = false;
+        out.push(row);
+      } else {
+        out.push(this.plan.csv === undefined ? this.textRow(row) : this.csvRow(row));
+      }
+      start = end + 1;
+    }
+    this.held = Buffer.from(bytes.subarray(start));
+    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /** The COPY ended: nothing may be left unmasked. */
+  end(): void {
+    if (this.held.length > 0) throw new Error('COPY output ended inside a row');
+  }
+
+  // ---- text format ----------------------------------------------------------------------------
+
+  private textRow(row: Buffer): Buffer {
+    const fields: Buffer[] = [];
+    let fieldStart = 0;
+    let i = 0;
+    const last = row.length - 1; // the newline
+    while (i < last) {
+      const byte = row[i]!;
+      if (byte === BACKSLASH) {
+        i += 2;
+        continue;
+      }
+      if (byte === this.delimiter) {
+        fields.push(row.subarray(fieldStart, i));
+        fieldStart = i + 1;
+      }
+      i += 1;
+    }
+    fields.push(row.subarray(fieldStart, last));
+    const columns = this.plan.columns;
+    let changed = false;
+    const written = fields.map((field, column) => {
+      const mask = columns[column];
+      if (mask === undefined || field.toString('latin1') === this.plan.nullText) return field;
+      changed = true;
+      const masked = mask(unescapeText(field));
+      return masked === null ? Buffer.from(this.plan.nullText, 'utf8') : escapeText(masked, this.delimiter);
+    });
+    if (!changed) return row;
+    return Buffer.concat([...joinWith(written, this.delimiter), Buffer.from([NEWLINE])]);
+  }
+
+  // ---- CSV format -----------------------------------------------------------------------------
+
+  /** Offset of the newline ending the row that starts at `start` (newlines inside quotes do not count), or -1. */
+  private csvRowEnd(bytes: Buffer, start: number): number {
+    const quote = this.plan.csv!.quote.charCodeAt(0);
+    let quoted = false;
+    for (let i = start; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte === quote)
+        quoted = !quoted; // a doubled quote toggles twice
+      else if (byte === NEWLINE && !quoted) return i;
+    }
+    return -1;
+  }
+
+  private csvRow(row: Buffer): Buffer {
+    const csv = this.plan.csv!;
+    const quote = csv.quote.charCodeAt(0);
+    const escapeByte = csv.escape.charCodeAt(0);
+    const text = row.subarray(0, row[row.length - 2] === CARRIAGE_RETURN ? row.length - 2 : row.length - 1);
+    const fields: { raw: Buffer; quoted: boolean }[] = [];
+    let fieldStart = 0;
+    let quoted = false;
+    let wasQuoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const byte = text[i]!;
+      if (quoted) {
+        if (byte === escapeByte && escapeByte !== quote && text[i + 1] === quote) i += 1;
+        else if (byte === quote && escapeByte === quote && text[i + 1] === quote) i += 1;
+        else if (byte === quote) quoted = false;
+      } else if (byte === quote) {
+        quoted = true;
+        wasQuoted = true;
+      } else if (byte === this.delimiter) {
+        fields.push({ raw: text.subarray(fieldStart, i), quoted: wasQuoted });
+        fieldStart = i + 1;
+        wasQuoted = false;
+      }
+    }
+    fields.push({ raw: text.subarray(fieldStart), quoted: wasQuoted });
+    let changed = false;
+    const written = fields.map((field, column) => {
+      const mask = this.plan.columns[column];
+      // An unquoted field equal to the NULL marker is NULL; a quoted one is a value.
+      if (mask === undefined || (!field.quoted && field.raw.toString('utf8') === this.plan.nullText))
+        return field.raw;
+      changed = true;
+      const value = field.quoted ? unquoteCsv(field.raw, quote, escapeByte) : field.raw;
+      const masked = mask(value);
+      return masked === null ? Buffer.from(this.plan.nullText, 'utf8') : quoteCsv(masked, quote, escapeByte);
+    });
+    if (!changed) return row;
+    return Buffer.concat([...joinWith(written, this.delimiter), row.subarray(text.length)]);
+  }
+}
+
+function joinWith(parts: readonly Buffer[], delimiter: number): Buffer[] {
+  const out: Buffer[] = [];
+  const separator = Buffer.from([delimiter]);
+  parts.forEach((part, i) => {
+    if (i > 0) out.push(separator);
+    out.push(part);
+  });
+  return out;
+}
+
+const TEXT_ESCAPES: Readonly<Record<string, number>> = { b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
+/** A text-format COPY value with its backslash escapes resolved. */
+export function unescapeText(field: Buffer): Buffer {
+  if (!field.includes(BACKSLASH)) return field;
+  const out: number[] = [];
+  for (let i = 0; i < field.length; i++) {
+    const byte = field[i]!;
+    if (byte !== BACKSLASH || i + 1 >= field.length) {
+      out.push(byte);
+      continue;
+    }
+    const next = String.fromCharCode(field[++i]!);
+    const named = TEXT_ESCAPES[next];
+    if (named !== undefined) {
+      out.push(named);
+    } else if (next >= '0' && next <= '7') {
+      let digits = next;
+      while (digits.length < 3 && i + 1 < field.length && /[0-7]/.test(String.fromCharCode(field[i + 1]!))) {
+        digits += String.fromCharCode(field[++i]!);
+      }
+      out.push(Number.parseInt(digits, 8) & 0xff);
+    } else if (
+      next === 'x' &&
+      i + 1 < field.length &&
+      /[0-9a-fA-F]/.test(String.fromCharCode(field[i + 1]!))
+    ) {
+      let digits = String.fromCharCode(field[++i]!);
+      if (i + 1 < field.length && /[0-9a-fA-F]/.test(String.fromCharCode(field[i + 1]!))) {
+        digits += String.fromCharCode(field[++i]!);
+      }
+      out.push(Number.parseInt(digits, 16));
+    } else {
+      out.push(field[i]!);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** A value escaped for text-format COPY with `delimiter`. */
+export function escapeText(value: Buffer, delimiter: number): Buffer {
+  const out: number[] = [];
+  for (const byte of value) {
+    if (byte === BACKSLASH) out.push(BACKSLASH, BACKSLASH);
+    else if (byte === NEWLINE) out.push(BACKSLASH, 0x6e);
+    else if (byte === CARRIAGE_RETURN) out.push(BACKSLASH, 0x72);
+    else if (byte === 9) out.push(BACKSLASH, 0x74);
+    else if (byte === delimiter) out.push(BACKSLASH, byte);
+    else out.push(byte);
+  }
+  return Buffer.from(out);
+}
+
+function unquoteCsv(raw: Buffer, quote: number, escapeByte: number): Buffer {
+  const out: number[] = [];
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    const byte = raw[i]!;
+    if (
+      quoted &&
+      (byte === escapeByte || byte === quote) &&
+      raw[i + 1] === quote &&
+      (byte === escapeByte || escapeByte === quote)
+    ) {
+      out.push(quote);
+      i += 1;
+    } else if (byte === quote) {
+      quoted = !quoted;
+    } else {
+      out.push(byte);
+    }
+  }
+  return Buffer.from(out);
+}
+
+function quoteCsv(value: Buffer, quote: number, escapeByte: number): Buffer {
+  const out: number[] = [quote];
+  for (const byte of value) {
+    if (byte === quote) out.push(escapeByte, quote);
+    else out.push(byte);
+  }
+  out.push(quote);
+  return Buffer.from(out);
+}

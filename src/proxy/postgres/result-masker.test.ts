@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { cstring, fe, int16, int32, message } from '../../../test/helpers/raw-wire-session.js';
+import { type Frame, MessageFramer } from '../../wire/postgres/message-framer.js';
+import { decodeDataRow, encodeDataRow } from '../../wire/postgres/result-messages.js';
+import type { CopyPlan, ResultColumn, ResultPlan, SessionResultMasking } from '../result-masking.js';
+import { ResultMasker, ResultStreamDesyncError } from './result-masker.js';
+
+/** Masks every value of a column named `secret` with `***`, and records what it was asked. */
+class FakeMasking implements SessionResultMasking {
+  readonly asked: { sql: string; index: number; columns: readonly ResultColumn[] }[] = [];
+  planRows(sql: string, index: number, columns: readonly ResultColumn[]): ResultPlan | undefined {
+    this.asked.push({ sql, index, columns });
+    if (!columns.some((c) => c.name === 'secret')) return undefined;
+    return { columns: columns.map((c) => (c.name === 'secret' ? () => Buffer.from('***') : undefined)) };
+  }
+  planCopy(): CopyPlan | undefined {
+    return undefined;
+  }
+  scrubText(text: string): string {
+    return text.replaceAll('4111', '####');
+  }
+}
+
+const be = {
+  parseComplete: () => message('1'),
+  bindComplete: () => message('2'),
+  closeComplete: () => message('3'),
+  noData: () => message('n'),
+  rowDescription: (...names: string[]) =>
+    message(
+      'T',
+      int16(names.length),
+      ...names.flatMap((name) => [
+        cstring(name),
+        int32(0),
+        int16(0),
+        int32(25),
+        int16(-1),
+        int32(-1),
+        int16(0),
+      ]),
+    ),
+  dataRow: (...values: string[]) => encodeDataRow(values.map((v) => Buffer.from(v))),
+  commandComplete: (tag: string) => message('C', cstring(tag)),
+  error: (text: string) =>
+    message('E', Buffer.from('SERROR\0C22P02\0'), Buffer.from(`M${text}\0`), Buffer.from([0])),
+  ready: () => message('Z', Buffer.from('I')),
+};
+
+function frames(bytes: Buffer): Frame[] {
+  return new MessageFramer(1 << 30).push(bytes);
+}
+
+function rowsIn(bytes: Buffer): string[][] {
+  return frames(bytes)
+    .filter((f) => f.type === 0x44)
+    .map((f) => decodeDataRow(f.body).map((v) => v?.toString() ?? 'NULL'));
+}
+
+describe('ResultMasker', () => {
+  it('masks simple-query rows per statement and passes other statements untouched', () => {
+    const masking = new FakeMasking();
+    const masker = new ResultMasker(masking);
+    masker.outgoing(fe.query('select secret, id from t; select id from t'));
+    const answer = Buffer.concat([
+      be.rowDescription('secret', 'id'),
+      be.dataRow('s3cr3t', '1'),
+      be.commandComplete('SELECT 1'),
+      be.rowDescription('id'),
+      be.dataRow('2'),
+      be.commandComplete('SELECT 1'),
+      be.ready(),
+    ]);
+    const out = masker.incoming(answer);
+    expect(rowsIn(out)).toEqual([['***', '1'], ['2']]);
+    expect(masking.asked.map((a) => a.index)).toEqual([0, 1]);
+  });
+
+  it('masks rows split across chunks, byte by byte', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    masker.outgoing(fe.query('select secret from t'));
+    const answer = Buffer.concat([
+      be.rowDescription('secret'),
+      be.dataRow('abc'),
+      be.dataRow('def'),
+      be.commandComplete('SELECT 2'),
+      be.ready(),
+    ]);
+    const out = Buffer.concat([...answer].map((byte) => masker.incoming(Buffer.from([byte]))));
+    expect(rowsIn(out)).toEqual([['***'], ['***']]);
+  });
+
+  it('describes a portal the agent executes without Describe, and hides that answer', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    const sent = masker.outgoing(
+      Buffer.concat([fe.parse('s1', 'select secret from t'), fe.bind('', 's1'), fe.execute(''), fe.sync()]),
+    );
+    expect(frames(sent).map((f) => String.fromCharCode(f.type))).toEqual(['P', 'B', 'D', 'E', 'S']);
+    const out = masker.incoming(
+      Buffer.concat([
+        be.parseComplete(),
+        be.bindComplete(),
+        be.rowDescription('secret'),
+        be.dataRow('s3cr3t'),
+        be.commandComplete('SELECT 1'),
+        be.ready(),
+      ]),
+    );
+    expect(frames(out).map((f) => String.fromCharCode(f.type))).toEqual(['1', '2', 'D', 'C', 'Z']);
+    expect(rowsIn(out)).toEqual([['***']]);
+  });
+
+  it('uses the description the agent asked for and does not add another', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    const batch = Buffer.concat([
+      fe.parse('', 'select secret from t'),
+      fe.bind('', ''),
+      fe.describe('P', ''),
+      fe.execute(''),
+      fe.sync(),
+    ]);
+    expect(masker.outgoing(batch)).toBe(batch);
+    const out = masker.incoming(
+      Buffer.concat([
+        be.parseComplete(),
+        be.bindComplete(),
+        be.rowDescription('secret'),
+        be.dataRow('x'),
+        be.commandComplete('SELECT 1'),
+        be.ready(),
+      ]),
+    );
+    expect(frames(out).map((f) => String.fromCharCode(f.type))).toEqual(['1', '2', 'T', 'D', 'C', 'Z']);
+    expect(rowsIn(out)).toEqual([['***']]);
+  });
+
+  it('a named Parse the server refused does not relabel the statement that exists', () => {
+    const masking = new FakeMasking();
+    const masker = new ResultMasker(masking);
+    masker.outgoing(Buffer.concat([fe.parse('s', 'select secret from t'), fe.sync()]));
+    masker.incoming(Buffer.concat([be.parseComplete(), be.ready()]));
+    // The agent tries to rename s; the server refuses (42P05) and skips to Sync.
+    masker.outgoing(Buffer.concat([fe.parse('s', 'select 1'), fe.bind('', 's'), fe.execute(''), fe.sync()]));
+    masker.incoming(Buffer.concat([be.error('prepared statement "s" already exists'), be.ready()]));
+    masker.outgoing(Buffer.concat([fe.bind('', 's'), fe.execute(''), fe.sync()]));
+    const out = masker.incoming(
+      Buffer.concat([
+        be.bindComplete(),
+        be.rowDescription('secret'),
+        be.dataRow('x'),
+        be.commandComplete('SELECT 1'),
+        be.ready(),
+      ]),
+    );
+    expect(rowsIn(out)).toEqual([['***']]);
+    expect(masking.asked.at(-1)?.sql).toBe('select secret from t');
+  });
+
+  it('scrubs error text and keeps the error in place', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    masker.outgoing(fe.query('select x'));
+    const out = masker.incoming(Buffer.concat([be.error('bad value 4111'), be.ready()]));
+    expect(out.toString('latin1')).toContain('bad value ####');
+    expect(out.toString('latin1')).not.toContain('4111');
+  });
+
+  it('fails closed when the upstream answers something never asked', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    expect(() => masker.incoming(be.dataRow('x'))).toThrow(ResultStreamDesyncError);
+    expect(() => new ResultMasker(new FakeMasking()).incoming(be.ready())).toThrow(ResultStreamDesyncError);
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The backend messages that carry result data — RowDescription, DataRow, CopyOutResponse, and the
+ * fields of ErrorResponse/NoticeResponse — decoded and re-encoded so a gateway can rewrite values.
+ * Lengths are always recomputed from what is written, never patched.
+ * https://www.postgresql.org/docs/15/protocol-message-formats.html
+ */
+import { BodyReader, MalformedMessageError } from './body-reader.js';
+import { encodeMessage } from './message-writer.js';
+import { Backend } from './protocol-constants.js';
+
+/** One column of a RowDescription ('T'). `tableOid`/`attnum` are 0 when the column is not a plain table column. */
+export interface RowDescriptionField {
+  readonly name: string;
+  readonly tableOid: number;
+  readonly attnum: number;
+  readonly typeOid: number;
+  readonly typeSize: number;
+  readonly typeModifier: number;
+  /** 0 text, 1 binary; in a Describe of a statement (not a portal) always 0, meaning "not known yet". */
+  readonly format: 0 | 1;
+}
+
+/** RowDescription ('T'). */
+export function decodeRowDescription(body: Buffer): RowDescriptionField[] {
+  const r = new BodyReader(body, 'RowDescription');
+  const count = r.int16();
+  if (count < 0) throw new MalformedMessageError('RowDescription: negative field count');
+  const fields: RowDescriptionField[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = r.cstring();
+    const tableOid = r.int32() >>> 0;
+    const attnum = r.int16();
+    const typeOid = r.int32() >>> 0;
+    const typeSize = r.int16();
+    const typeModifier = r.int32();
+    const format = r.int16();
+    if (format !== 0 && format !== 1) {
+      throw new MalformedMessageError(`RowDescription: unknown format code ${format}`);
+    }
+    fields.push({ name, tableOid, attnum, typeOid, typeSize, typeModifier, format });
+  }
+  r.end();
+  return fields;
+}
+
+/**
+ * How to change one DataRow value: return `value` itself to keep it, a new Buffer to replace it, or
+ * null to send SQL NULL. `value` is null for a NULL, and a view into the message (do not keep it).
+ */
+export type ValueRewrite = (column: number, value: Buffer | null) => Buffer | null;
+
+/**
+ * DataRow ('D') with some values rewritten: the whole new message (header included), or `raw` itself
+ * when every value was kept. Throws MalformedMessageError when the row does not match its own lengths.
+ */
+export function rewriteDataRow(raw: Buffer, rewrite: ValueRewrite): Buffer {
+  const body = raw.subarray(5);
+  if (body.length < 2) throw new MalformedMessageError('DataRow: truncated');
+  const count = body.readInt16BE(0);
+  if (count < 0) throw new MalformedMessageError('DataRow: negative column count');
+  let offset = 2;
+  let changed: (Buffer | null)[] | undefined;
+  let outLength = 2;
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > body.length) throw new MalformedMessageError('DataRow: truncated');
+    const length = body.readInt32BE(offset);
+    offset += 4;
+    let value: Buffer | null = null;
+    if (length >= 0) {
+      if (offset + length > body.length) throw new MalformedMessageError('DataRow: truncated');
+      value = body.subarray(offset, offset + length);
+      offset += length;
+    } else if (length !== -1) {
+      throw new MalformedMessageError('DataRow: negative value length');
+    }
+    const next = rewrite(i, value);
+    if (next !== value && changed === undefined) changed = collectUpTo(body, i);
+    if (changed !== undefined) changed.push(next);
+    outLength += 4 + (next === null ? 0 : next.length);
+  }
+  if (offset !== body.length) throw new MalformedMessageError('DataRow: trailing bytes');
+  if (changed === undefined) return raw;
+  const out = Buffer.allocUnsafe(5 + outLength);
+  out[0] = Backend.DataRow;
+  out.writeInt32BE(4 + outLength, 1);
+  out.writeInt16BE(count, 5);
+  let at = 7;
+  for (const value of changed) {
+    if (value === null) {
+      out.writeInt32BE(-1, at);
+      at += 4;
+    } else {
+      out.writeInt32BE(value.length, at);
+      value.copy(out, at + 4);
+      at += 4 + value.length;
+    }
+  }
+  return out;
+}
+
+/** The first `count` values of a DataRow body already known to be well formed. */
+function collectUpTo(body: Buffer, count: number): (Buffer | null)[] {
+  const values: (Buffer | null)[] = [];
+  let offset = 2;
+  for (let i = 0; i < count; i++) {
+    const length = body.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      values.push(null);
+    } else {
+      values.push(body.subarray(offset, offset + length));
+      offset += length;
+    }
+  }
+  return values;
+}
+
+/** A DataRow's values (views into `body`), for tests and small rows. */
+export function decodeDataRow(body: Buffer): (Buffer | null)[] {
+  const values: (Buffer | null)[] = [];
+  rewriteDataRow(encodeMessage(Backend.DataRow, body), (_column, value) => {
+    values.push(value === null ? null : Buffer.from(value));
+    return value;
+  });
+  return values;
+}
+
+/** A DataRow message holding `values`. */
+export function encodeDataRow(values: readonly (Buffer | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([(values.length >> 8) & 0xff, values.length & 0xff])];
+  for (const value of values) {
+    const length = Buffer.allocUnsafe(4);
+    length.writeInt32BE(value === null ? -1 : value.length, 0);
+    parts.push(length);
+    if (value !== null) parts.push(value);
+  }
+  return encodeMessage(Backend.DataRow, Buffer.concat(parts));
+}
+
+/** CopyOutResponse ('H'): overall format (0 text, 1 binary) and one format per column. */
+export function decodeCopyOutResponse(body: Buffer): { format: 0 | 1; columnFormats: (0 | 1)[] } {
+  const r = new BodyReader(body, 'CopyOutResponse');
+  const format = r.int8();
+  if (format !== 0 && format !== 1)
+    throw new MalformedMessageError(`CopyOutResponse: unknown format ${format}`);
+  const count = r.int16();
+  if (count < 0) throw new MalformedMessageError('CopyOutResponse: negative column count');
+  const columnFormats: (0 | 1)[] = [];
+  for (let i = 0; i < count; i++) {
+    const columnFormat = r.int16();
+    if (columnFormat !== 0 && columnFormat !== 1) {
+      throw new MalformedMessageError(`CopyOutResponse: unknown column format ${columnFormat}`);
+    }
+    columnFormats.push(columnFormat);
+  }
+  r.end();
+  return { format, columnFormats };
+}
+
+/** ErrorResponse/NoticeResponse fields in wire order, as (code, text) pairs. */
+export function decodeNoticeFields(body: Buffer): [string, string][] {
+  const r = new BodyReader(body, 'ErrorResponse');
+  const fields: [string, string][] = [];
+  for (;;) {
+    const code = r.int8();
+    if (code === 0) break;
+    fields.push([String.fromCharCode(code), r.cstring()]);
+  }
+  r.end();
+  return fields;
+}
+
+/** An ErrorResponse or NoticeResponse (`type`) carrying `fields` in order. */
+export function encodeNoticeFields(type: number, fields: readonly (readonly [string, string])[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [code, text] of fields) {
+    parts.push(Buffer.from(code, 'latin1'), Buffer.from(text.replaceAll('\0', ''), 'utf8'), Buffer.from([0]));
+  }
+  parts.push(Buffer.from([0]));
+  return encodeMessage(type, Buffer.concat(parts));
+}
