@@ -26,6 +26,7 @@ import {
 } from './lineage/lineage-types.js';
 import type { MaskPolicy } from './mask-policy.js';
 import type { MaskStrategy } from './mask-strategy.js';
+import { REDACTED } from './mask-text.js';
 import { scrubServerMessage } from './scrub-server-message.js';
 import type { SensitiveClass } from './sensitive-class.js';
 import { contentScanMask, PgType, wholeValueMask } from './value-masks.js';
@@ -143,6 +144,26 @@ export class SessionMasking implements SessionResultMasking {
 
   scrubText(text: string): string {
     return scrubServerMessage(text);
+  }
+
+  /**
+   * Bound values as the audit trail may keep them: all withheld when the statement filters, joins or
+   * sorts by a masked column (a value compared with a masked column is that column's data), otherwise
+   * each with the content detectors' finds masked.
+   */
+  recordedParams(sql: string, params: readonly (string | null)[]): (string | null)[] {
+    const statements = this.analysis(sql).statements;
+    const touchesMasked =
+      statements === null ||
+      statements.some(({ lineage }) => lineage.predicates.opaque || this.masksAny(lineage.predicates));
+    if (touchesMasked && this.masksColumns) return params.map((value) => (value === null ? null : REDACTED));
+    return params.map((value) => (value === null ? null : scrubServerMessage(value)));
+  }
+
+  private masksAny(lineage: ColumnLineage): boolean {
+    return lineage.sources.some(
+      (source) => maskForColumn(this.policy, source.schema, source.table, source.column) !== undefined,
+    );
   }
 
   // ---- lineage ----------------------------------------------------------------------------------

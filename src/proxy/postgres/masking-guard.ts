@@ -5,10 +5,11 @@
  * result masking the relay applies. Roles without rules get the inner guard's session unchanged.
  * Fails closed: a catalog that cannot be read refuses the statement.
  */
-import type { AirlockConfig } from '../../config/config-types.js';
-import { CatalogCache } from '../../masking/catalog-cache.js';
+import type { AirlockConfig, UpstreamConfig } from '../../config/config-types.js';
+import { CatalogCache, type CatalogEntry } from '../../masking/catalog-cache.js';
 import type { MaskPolicy } from '../../masking/mask-policy.js';
 import { type MaskingRefusal, SessionMasking } from '../../masking/session-masking.js';
+import type { QualifiedName } from '../../policy/policy-types.js';
 import type {
   Guard,
   GuardBatch,
@@ -24,10 +25,16 @@ export const MASKING_CATALOG_UNAVAILABLE_SQLSTATE = '58000';
 /** Rounds of fetching (views reveal the relations under them) before giving up. */
 const MAX_FETCH_ROUNDS = 16;
 
+/** Reads catalog entries of one upstream (CatalogReader; tests pass their own). */
+export interface CatalogSource {
+  fetch(names: readonly QualifiedName[]): Promise<CatalogEntry[]>;
+  close(): void;
+}
+
 /** The catalog of one upstream: what is known, and how to read more. */
 interface UpstreamCatalog {
   readonly cache: CatalogCache;
-  readonly reader: CatalogReader;
+  readonly reader: CatalogSource;
 }
 
 export interface MaskingGuard extends Guard {
@@ -35,7 +42,12 @@ export interface MaskingGuard extends Guard {
   close(): void;
 }
 
-export function maskingGuard(inner: Guard, config: AirlockConfig): MaskingGuard {
+export function maskingGuard(
+  inner: Guard,
+  config: AirlockConfig,
+  openCatalog: (upstream: UpstreamConfig) => CatalogSource = (upstream) =>
+    new CatalogReader(upstream, upstream.connectTimeoutMs),
+): MaskingGuard {
   const catalogs = new Map<string, UpstreamCatalog>();
   const catalogOf = (upstreamName: string): UpstreamCatalog => {
     let catalog = catalogs.get(upstreamName);
@@ -44,7 +56,7 @@ export function maskingGuard(inner: Guard, config: AirlockConfig): MaskingGuard 
       if (upstream === undefined) throw new Error(`upstream ${upstreamName} is not configured`);
       catalog = {
         cache: new CatalogCache(config.masking.catalogRefreshMs),
-        reader: new CatalogReader(upstream, upstream.connectTimeoutMs),
+        reader: openCatalog(upstream),
       };
       catalogs.set(upstreamName, catalog);
     }
@@ -127,9 +139,24 @@ class MaskingSessionGuard implements SessionGuard {
   private judged(verdict: GuardVerdict & { action: 'allow' }, texts: readonly string[]): GuardVerdict {
     for (const sql of texts) {
       const refusal = this.resultMasking.check(sql);
-      if (refusal !== undefined) return refuse(verdict, refusal);
+      if (refusal !== undefined) return refuse(this.withRecordedParams(verdict), refusal);
     }
-    return verdict;
+    return this.withRecordedParams(verdict);
+  }
+
+  /** Bound values bound to masked columns, or holding personal data, are recorded masked. */
+  private withRecordedParams<V extends GuardVerdict & { action: 'allow' }>(verdict: V): V {
+    const statements = verdict.statements;
+    if (statements === undefined || !statements.some((statement) => statement.params !== undefined))
+      return verdict;
+    return {
+      ...verdict,
+      statements: statements.map((statement) =>
+        statement.params === undefined
+          ? statement
+          : { ...statement, params: this.resultMasking.recordedParams(statement.sql, statement.params) },
+      ),
+    };
   }
 
   /** DDL changes what names and columns mean: forget the catalog now and once the batch has run. */

@@ -1,0 +1,75 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { CopyPlan } from '../result-masking.js';
+import { CopyRowRewriter, escapeText, unescapeText } from './copy-row-rewriter.js';
+
+const STAR = () => Buffer.from('***');
+const NULL = () => null;
+
+function plan(columns: CopyPlan['columns'], csv?: CopyPlan['csv'], delimiter = csv ? ',' : '\t'): CopyPlan {
+  return { columns, delimiter, nullText: csv ? '' : '\\N', csv };
+}
+
+function run(rewriter: CopyRowRewriter, ...chunks: string[]): string {
+  const out = chunks.map((chunk) => rewriter.push(Buffer.from(chunk, 'utf8')).toString('utf8')).join('');
+  rewriter.end();
+  return out;
+}
+
+describe('CopyRowRewriter, text format', () => {
+  it('masks the planned columns and keeps NULLs and escapes of the others', () => {
+    const rewriter = new CopyRowRewriter(plan([undefined, STAR, NULL]));
+    expect(run(rewriter, '1\tann@example.com\t219-09-9999\n2\t\\N\tx\\ty\n')).toBe(
+      '1\t***\t\\N\n2\t\\N\t\\N\n',
+    );
+  });
+
+  it('holds a row split across messages until its end', () => {
+    const rewriter = new CopyRowRewriter(plan([undefined, STAR]));
+    expect(rewriter.push(Buffer.from('1\tsec'))).toHaveLength(0);
+    expect(rewriter.push(Buffer.from('ret\n2\tx\n')).toString()).toBe('1\t***\n2\t***\n');
+    rewriter.end();
+  });
+
+  it('fails when the output ends inside a row', () => {
+    const rewriter = new CopyRowRewriter(plan([STAR]));
+    rewriter.push(Buffer.from('unterminated'));
+    expect(() => rewriter.end()).toThrow(/inside a row/);
+  });
+
+  it('unescapes what it masks and escapes what it writes (round trip)', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const value = Buffer.from(text, 'utf8');
+        expect(unescapeText(escapeText(value, 9)).equals(value)).toBe(true);
+      }),
+    );
+    expect(unescapeText(Buffer.from('a\\tb\\\\c\\101\\x41')).toString()).toBe('a\tb\\cAA');
+  });
+
+  it('a masked value containing the delimiter or a newline stays one field', () => {
+    const rewriter = new CopyRowRewriter(plan([() => Buffer.from('a\tb\nc'), undefined]));
+    expect(run(rewriter, 'x\ty\n')).toBe('a\\tb\\nc\ty\n');
+  });
+});
+
+describe('CopyRowRewriter, CSV format', () => {
+  const csv = { quote: '"', escape: '"', header: false };
+
+  it('masks quoted and unquoted fields; an unquoted empty field is NULL', () => {
+    const rewriter = new CopyRowRewriter(plan([undefined, STAR, STAR], csv));
+    expect(run(rewriter, '1,"a,b ""c""",\n')).toBe('1,"***",\n');
+  });
+
+  it('keeps the header line and handles newlines inside quotes', () => {
+    const rewriter = new CopyRowRewriter(plan([undefined, STAR], { ...csv, header: true }));
+    expect(run(rewriter, 'id,email\n1,"line1\nline2"\n')).toBe('id,email\n1,"***"\n');
+  });
+
+  it('uses the configured delimiter and quote', () => {
+    const rewriter = new CopyRowRewriter(
+      plan([STAR, undefined], { quote: "'", escape: "'", header: false }, '|'),
+    );
+    expect(run(rewriter, "'a|b'|c\n")).toBe("'***'|c\n");
+  });
+});
