@@ -5,6 +5,7 @@
  * Pure: the catalog it reads was fetched by the engine before the statement was forwarded.
  */
 
+import type { ParseNode } from '../policy/analysis/parse-node.js';
 import type { QualifiedName } from '../policy/policy-types.js';
 import { parseSqlStatements } from '../policy/sql-parser.js';
 import type {
@@ -46,6 +47,12 @@ interface Analysis {
     | null;
 }
 
+/** One SQL text parsed: its statements (null when it does not parse) and the relations they name. */
+interface Parsed {
+  readonly stmts: readonly ParseNode[] | null;
+  readonly relations: readonly QualifiedName[];
+}
+
 const OPAQUE: ColumnLineage = { sources: [], opaque: true };
 /** Bound on analysed texts kept per session. */
 const MAX_ANALYSES = 2000;
@@ -54,6 +61,7 @@ const MAX_VIEW_DEPTH = 16;
 
 export class SessionMasking implements SessionResultMasking {
   private readonly analyses = new Map<string, Analysis>();
+  private readonly parsed = new Map<string, Parsed>();
   private readonly viewLineage = new Map<number, { version: number; lineage: StatementLineage }>();
   private readonly content: ReadonlyMap<SensitiveClass, MaskStrategy>;
   /** Whether any rule can mask a column by its origin (else untraceable columns only need scanning). */
@@ -73,10 +81,9 @@ export class SessionMasking implements SessionResultMasking {
 
   /** Relations `sql` refers to, directly or through known views, whose catalog entry is missing or old. */
   relationsToFetch(sql: string): QualifiedName[] {
-    const parsed = parseSqlStatements(sql);
-    if (!parsed.ok) return [];
-    const wanted: QualifiedName[] = [];
-    for (const { node } of parsed.stmts) wanted.push(...referencedRelations(node, this.searchPath));
+    const parsed = this.parse(sql);
+    if (parsed.stmts === null) return [];
+    const wanted = [...parsed.relations];
     this.addViewReferences(wanted, 0, new Set());
     return this.catalog.stale(dedupe(wanted));
   }
@@ -168,14 +175,29 @@ export class SessionMasking implements SessionResultMasking {
 
   // ---- lineage ----------------------------------------------------------------------------------
 
+  /** The statements of `sql` and the relations they name, parsed once per text. */
+  private parse(sql: string): Parsed {
+    const cached = this.parsed.get(sql);
+    if (cached !== undefined) return cached;
+    const result = parseSqlStatements(sql);
+    const stmts = result.ok ? result.stmts.map(({ node }) => node) : null;
+    const parsed: Parsed = {
+      stmts,
+      relations: stmts === null ? [] : stmts.flatMap((node) => referencedRelations(node, this.searchPath)),
+    };
+    if (this.parsed.size >= MAX_ANALYSES) this.parsed.clear();
+    this.parsed.set(sql, parsed);
+    return parsed;
+  }
+
   private analysis(sql: string): Analysis {
     const cached = this.analyses.get(sql);
     if (cached !== undefined && cached.version === this.catalog.version) return cached;
-    const parsed = parseSqlStatements(sql);
+    const parsed = this.parse(sql);
     const analysis: Analysis = {
       version: this.catalog.version,
-      statements: parsed.ok
-        ? parsed.stmts.map(({ node }) => ({
+      statements: parsed.stmts
+        ? parsed.stmts.map((node) => ({
             lineage: statementLineage(node, this.searchPath, this.catalog),
             copy: copyOutputFormat(node),
           }))
