@@ -1,7 +1,7 @@
 /** Merging the results of two queries position by position (set operations, recursive WITH queries). */
 
 import type { QueryLineage } from './lineage-scope.js';
-import { LineageSet, unionLineage } from './lineage-set.js';
+import { unionLineage } from './lineage-set.js';
 import type { ColumnLineage } from './lineage-types.js';
 import type { NamedLineage } from './range-entry.js';
 
@@ -44,9 +44,4 @@ function lineageSignature(lineage: ColumnLineage): string {
 export function querySignature(query: QueryLineage): string {
   const columns = query.columns?.map((column) => lineageSignature(column.lineage)).join('|') ?? '?';
   return `${columns}#${lineageSignature(query.any)}#${lineageSignature(query.predicates)}`;
-}
-
-/** The union of all lineages in a query's result and predicates. */
-export function everythingIn(query: QueryLineage): ColumnLineage {
-  return new LineageSet().add(query.any).add(query.predicates).toLineage();
 }
