@@ -1,4 +1,6 @@
-/** The kinds of personal data and secrets the content detectors find, and that columns can be classified as. */
+/** The kinds of personal or secret data that content detection recognises inside text values. */
+
+/** One kind of sensitive item: what a detector finds and what a masking rule names. */
 export type SensitiveClass =
   | 'email'
   | 'phone'
@@ -9,7 +11,8 @@ export type SensitiveClass =
   | 'jwt'
   | 'api_key';
 
-export const SENSITIVE_CLASSES: readonly SensitiveClass[] = [
+/** Every {@link SensitiveClass}, in the order configuration and reports list them. */
+export const SENSITIVE_CLASSES: readonly SensitiveClass[] = Object.freeze([
   'email',
   'phone',
   'ssn',
@@ -18,8 +21,11 @@ export const SENSITIVE_CLASSES: readonly SensitiveClass[] = [
   'ip_address',
   'jwt',
   'api_key',
-];
+] as const);
 
+const CLASS_NAMES: ReadonlySet<string> = new Set(SENSITIVE_CLASSES);
+
+/** Whether `value` names a {@link SensitiveClass} (for configuration parsing). */
 export function isSensitiveClass(value: string): value is SensitiveClass {
-  return (SENSITIVE_CLASSES as readonly string[]).includes(value);
+  return CLASS_NAMES.has(value);
 }

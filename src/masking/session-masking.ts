@@ -18,13 +18,9 @@ import type {
 import type { CatalogCache, CatalogEntry } from './catalog-cache.js';
 import { type ColumnMask, contentClasses, maskForColumn, strictest } from './column-masking.js';
 import { type CopyOutputFormat, copyOutputFormat } from './copy-options.js';
-import {
-  type ColumnLineage,
-  referencedRelations,
-  type SourceColumn,
-  type StatementLineage,
-  statementLineage,
-} from './lineage/lineage-types.js';
+import type { ColumnLineage, SourceColumn, StatementLineage } from './lineage/lineage-types.js';
+import { referencedRelations } from './lineage/referenced-relations.js';
+import { statementLineage } from './lineage/statement-lineage.js';
 import type { MaskPolicy } from './mask-policy.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { REDACTED } from './mask-text.js';

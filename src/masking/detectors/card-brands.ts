@@ -1,0 +1,65 @@
+/**
+ * Issuer identification number (IIN) ranges and lengths of the major card brands, so that only
+ * numbers a card could really have count as card numbers (most Luhn-valid digit runs do not).
+ */
+
+/** A card brand: the IIN prefixes it owns and the number lengths it issues. */
+interface CardBrand {
+  readonly name: string;
+  /** Inclusive ranges over prefixes of equal length: [from, to]. */
+  readonly prefixes: readonly (readonly [string, string])[];
+  readonly lengths: readonly number[];
+}
+
+/** Brands and ranges as published by the networks (ISO/IEC 7812). */
+export const CARD_BRANDS: readonly CardBrand[] = [
+  { name: 'visa', prefixes: [['4', '4']], lengths: [13, 16, 19] },
+  {
+    name: 'mastercard',
+    prefixes: [
+      ['51', '55'],
+      ['2221', '2720'],
+    ],
+    lengths: [16],
+  },
+  {
+    name: 'amex',
+    prefixes: [
+      ['34', '34'],
+      ['37', '37'],
+    ],
+    lengths: [15],
+  },
+  {
+    name: 'discover',
+    prefixes: [
+      ['6011', '6011'],
+      ['65', '65'],
+      ['644', '649'],
+    ],
+    lengths: [16, 19],
+  },
+  {
+    name: 'diners',
+    prefixes: [
+      ['36', '36'],
+      ['38', '38'],
+      ['300', '305'],
+    ],
+    lengths: [14, 16],
+  },
+  { name: 'jcb', prefixes: [['3528', '3589']], lengths: [16, 17, 18, 19] },
+  { name: 'unionpay', prefixes: [['62', '62']], lengths: [16, 17, 18, 19] },
+];
+
+/** The brand whose IIN range and length fit `digits`, or undefined. */
+export function cardBrandOf(digits: string): string | undefined {
+  for (const brand of CARD_BRANDS) {
+    if (!brand.lengths.includes(digits.length)) continue;
+    for (const [from, to] of brand.prefixes) {
+      const prefix = digits.slice(0, from.length);
+      if (prefix >= from && prefix <= to) return brand.name;
+    }
+  }
+  return undefined;
+}
