@@ -163,8 +163,9 @@ function isSameOrInside(key: string, prefix: string): boolean {
   return key === prefix || key.startsWith(`${prefix}.`) || key.startsWith(`${prefix}[`);
 }
 
+/** Freezes plain data all the way down; byte arrays (a key) cannot be frozen and are left as they are. */
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

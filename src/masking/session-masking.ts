@@ -21,7 +21,7 @@ import { type CopyOutputFormat, copyOutputFormat } from './copy-options.js';
 import type { ColumnLineage, SourceColumn, StatementLineage } from './lineage/lineage-types.js';
 import { referencedRelations } from './lineage/referenced-relations.js';
 import { statementLineage } from './lineage/statement-lineage.js';
-import type { MaskPolicy } from './mask-policy.js';
+import { columnKey, type MaskPolicy } from './mask-policy.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { REDACTED } from './mask-text.js';
 import { scrubServerMessage } from './scrub-server-message.js';
@@ -256,15 +256,17 @@ export class SessionMasking implements SessionResultMasking {
     typeOid: number,
     binary: boolean,
   ): ValueMask | undefined {
-    const masks: ColumnMask[] = [];
+    // One entry per masked source column (the server's origin and the parse tree often name the same one).
+    const byColumn = new Map<string, ColumnMask>();
     let opaque = false;
     for (const lineage of lineages) {
       if (lineage.opaque) opaque = true;
       for (const source of lineage.sources) {
         const mask = maskForColumn(this.policy, source.schema, source.table, source.column);
-        if (mask !== undefined) masks.push(mask);
+        if (mask !== undefined) byColumn.set(columnKey(source.schema, source.table, source.column), mask);
       }
     }
+    const masks = [...byColumn.values()];
     if (masks.length > 0 || (opaque && this.masksColumns)) {
       let strategy = masks.length > 0 ? strictest(masks.map((mask) => mask.strategy)) : 'redact';
       if (opaque && strategy !== 'null') strategy = 'redact';

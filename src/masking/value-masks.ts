@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ValueMask } from '../proxy/result-masking.js';
+import { classifyValue } from './detect-sensitive.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { maskText, scrubText } from './mask-text.js';
 import type { SensitiveClass } from './sensitive-class.js';
@@ -66,17 +67,17 @@ export function wholeValueMask(
     return (value) => hashedInteger(value, integerBytes, binary, hashKey);
   }
   const masked = (value: Buffer) =>
-    Buffer.from(maskText(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
+    Buffer.from(maskOne(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
   if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) return masked;
   if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
     return (value) =>
-      Buffer.from(JSON.stringify(maskText(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
+      Buffer.from(JSON.stringify(maskOne(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
   }
   if (typeOid === PgType.jsonb) {
     return (value) =>
       Buffer.concat([
         Buffer.from([JSONB_VERSION]),
-        Buffer.from(JSON.stringify(maskText(jsonText(value, true), strategy, cls, hashKey)), 'utf8'),
+        Buffer.from(JSON.stringify(maskOne(jsonText(value, true), strategy, cls, hashKey)), 'utf8'),
       ]);
   }
   return NULL_MASK;
@@ -149,6 +150,16 @@ export function scrubber(
     for (const [strategy, set] of passes) out = scrubText(out, set, strategy, hashKey);
     return out;
   };
+}
+
+/** One value masked; `partial` of a column with no class keeps what the value's own shape allows (an email's domain). */
+function maskOne(
+  text: string,
+  strategy: 'redact' | 'partial' | 'hash',
+  cls: SensitiveClass | undefined,
+  hashKey: Uint8Array | undefined,
+): string {
+  return maskText(text, strategy, cls ?? (strategy === 'partial' ? classifyValue(text) : undefined), hashKey);
 }
 
 /** The JSON text of a json value (any format) or a jsonb value (binary: after its version byte). */

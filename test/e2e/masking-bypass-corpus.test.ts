@@ -241,7 +241,11 @@ describe('masking bypass corpus: no clear PII in anything the client receives', 
 
   it.each(SIMPLE_QUERIES)('%s', async (sql) => {
     received.length = 0;
-    await client.query(sql).catch(() => {});
+    const outcome = await client.query(sql).then(
+      (r) => `ok ${JSON.stringify(r.rows).slice(0, 150)}`,
+      (e: Error) => `ERR ${e.message.slice(0, 150)}`,
+    );
+    if (process.env.CORPUS_DEBUG) console.log(`${sql}\n   -> ${outcome}`);
     const bytes = Buffer.concat(received);
     expect(bytes.length).toBeGreaterThan(0);
     expect(leaks(bytes)).toEqual([]);
