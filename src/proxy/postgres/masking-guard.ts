@@ -68,7 +68,9 @@ export function maskingGuard(
       const role = config.roles[identity.role];
       const policy = role?.masking ?? null;
       if (role === undefined || policy === null) return session;
-      return new MaskingSessionGuard(session, policy, catalogOf(role.upstream), role.policy.searchPath);
+      // The session's search_path as the policy pins it upstream: the role's schemas, then pg_temp.
+      const searchPath = [...role.policy.searchPath, 'pg_temp'];
+      return new MaskingSessionGuard(session, policy, catalogOf(role.upstream), searchPath);
     },
     close(): void {
       for (const catalog of catalogs.values()) catalog.reader.close();
