@@ -15,6 +15,7 @@ import type {
   StatementDecision,
   StatementOutcome,
 } from '../proxy/guard.js';
+import { thenVerdict } from '../proxy/guard.js';
 import type { SessionResultMasking } from '../proxy/result-masking.js';
 import type { AuditEventBody, ChainedAuditEvent, JsonValue } from './audit-event.js';
 
@@ -65,10 +66,7 @@ class AuditedSessionGuard implements SessionGuard {
   }
 
   checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
-    const verdict = this.inner.checkBatch(batch);
-    return verdict instanceof Promise
-      ? verdict.then((v) => this.recorded(v, batch))
-      : this.recorded(verdict, batch);
+    return thenVerdict(this.inner.checkBatch(batch), (verdict) => this.recorded(verdict, batch));
   }
 
   close(): void {

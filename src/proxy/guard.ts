@@ -119,6 +119,14 @@ export interface Guard {
   openSession(session: SessionIdentity): SessionGuard;
 }
 
+/** Applies `next` to a verdict that may still be pending, staying synchronous when it is not (guard decorators). */
+export function thenVerdict(
+  verdict: GuardVerdict | Promise<GuardVerdict>,
+  next: (verdict: GuardVerdict) => GuardVerdict | Promise<GuardVerdict>,
+): GuardVerdict | Promise<GuardVerdict> {
+  return verdict instanceof Promise ? verdict.then(next) : next(verdict);
+}
+
 const ALLOW: GuardVerdict = Object.freeze({ action: 'allow' });
 const ALLOW_ALL_SESSION: SessionGuard = Object.freeze({
   upstreamParameters: Object.freeze({}),

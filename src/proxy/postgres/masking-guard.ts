@@ -18,6 +18,7 @@ import type {
   SessionIdentity,
   StatementDecision,
 } from '../guard.js';
+import { thenVerdict } from '../guard.js';
 import { CatalogReader } from './catalog-reader.js';
 
 /** SQLSTATE when the catalog needed to mask a statement's results cannot be read (system_error). */
@@ -93,10 +94,7 @@ class MaskingSessionGuard implements SessionGuard {
   }
 
   checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
-    const verdict = this.inner.checkBatch(batch);
-    return verdict instanceof Promise
-      ? verdict.then((v) => this.afterInner(v, batch))
-      : this.afterInner(verdict, batch);
+    return thenVerdict(this.inner.checkBatch(batch), (verdict) => this.afterInner(verdict, batch));
   }
 
   close(): void {
