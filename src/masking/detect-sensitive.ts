@@ -13,7 +13,7 @@ import { findPhones } from './detectors/phone.js';
 import { findSsns, isBareSsn } from './detectors/ssn.js';
 import type { TextSpan } from './detectors/text-span.js';
 import { SENSITIVE_CLASSES, type SensitiveClass } from './sensitive-class.js';
-import { profileText, type TextProfile } from './text-profile.js';
+import { profileBytes, profileText, type TextProfile } from './text-profile.js';
 
 /** One sensitive item: `text.slice(start, end)` (UTF-16 offsets, end exclusive) is of class `cls`. */
 export interface SensitiveMatch {
@@ -24,8 +24,8 @@ export interface SensitiveMatch {
 
 interface Detector {
   readonly cls: SensitiveClass;
-  /** Cheap necessary condition on the text's character counts. */
-  readonly triggered: (profile: TextProfile, text: string) => boolean;
+  /** Cheap necessary condition on the text's character counts (`text` undefined: not known, assume it fits). */
+  readonly triggered: (profile: TextProfile, text: string | undefined) => boolean;
   readonly find: (text: string) => TextSpan[];
 }
 
@@ -42,12 +42,12 @@ const DETECTORS: readonly Detector[] = [
   {
     cls: 'ip_address',
     // Seven colons in full form, six before an IPv4 tail, else a "::" (so times like 10:22:03 skip it).
-    triggered: (p, text) => p.colons >= 6 || (p.colons >= 2 && text.includes('::')),
+    triggered: (p, text) => p.colons >= 6 || (p.colons >= 2 && (text === undefined || text.includes('::'))),
     find: findIpv6Addresses,
   },
   {
     cls: 'jwt',
-    triggered: (p, text) => p.dots >= 2 && p.length >= 20 && text.includes('eyJ'),
+    triggered: (p, text) => p.dots >= 2 && p.length >= 20 && (text === undefined || text.includes('eyJ')),
     find: findJwts,
   },
   { cls: 'api_key', triggered: (p) => p.length >= 20, find: findApiKeys },
@@ -79,6 +79,16 @@ export function findSensitive(text: string, classes: ReadonlySet<SensitiveClass>
       found.push({ cls: detector.cls, start: span.start, end: span.end });
   }
   return found.length <= 1 ? found : resolveOverlaps(found);
+}
+
+/**
+ * False when UTF-8 `bytes` certainly hold no item of `classes` — checked on the bytes, before any text
+ * is decoded (a byte count is never below the character count, so no detector is skipped wrongly).
+ */
+export function mayContainSensitive(bytes: Uint8Array, classes: ReadonlySet<SensitiveClass>): boolean {
+  if (bytes.length < 6 || classes.size === 0) return false;
+  const profile = profileBytes(bytes);
+  return DETECTORS.some((detector) => classes.has(detector.cls) && detector.triggered(profile, undefined));
 }
 
 /** The class of a whole value if the entire (trimmed) value is one sensitive item, else undefined. */

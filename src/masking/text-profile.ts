@@ -28,3 +28,19 @@ export function profileText(text: string): TextProfile {
   }
   return { length: text.length, digits, ats, dots, colons };
 }
+
+/** The {@link TextProfile} of UTF-8 bytes: ASCII counts are exact, `length` counts bytes (≥ characters). */
+export function profileBytes(bytes: Uint8Array): TextProfile {
+  let digits = 0;
+  let ats = 0;
+  let dots = 0;
+  let colons = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const code = bytes[i]!;
+    if (code >= 48 && code <= 57) digits++;
+    else if (code === 46) dots++;
+    else if (code === 64) ats++;
+    else if (code === 58) colons++;
+  }
+  return { length: bytes.length, digits, ats, dots, colons };
+}

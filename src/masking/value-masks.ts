@@ -5,9 +5,9 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ValueMask } from '../proxy/result-masking.js';
-import { classifyValue } from './detect-sensitive.js';
+import { classifyValue, mayContainSensitive } from './detect-sensitive.js';
 import type { MaskStrategy } from './mask-strategy.js';
-import { maskText, scrubText } from './mask-text.js';
+import { maskText, REDACTED, scrubText } from './mask-text.js';
 import type { SensitiveClass } from './sensitive-class.js';
 
 /** Type ids (pg_type.oid) the masks know; anything else is treated as opaque. */
@@ -51,6 +51,7 @@ const FIRST_USER_OID = 16384;
 const TEXT_ARRAYS: ReadonlySet<number> = new Set([1009, 1015, 199, 3807, 1003, 1014, 2287]);
 
 const NULL_MASK: ValueMask = () => null;
+const REDACTED_BYTES = Buffer.from(REDACTED, 'utf8');
 
 /** How a whole value of a column is masked, by `strategy`, for its type and format. */
 export function wholeValueMask(
@@ -68,7 +69,10 @@ export function wholeValueMask(
   }
   const masked = (value: Buffer) =>
     Buffer.from(maskOne(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
-  if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) return masked;
+  if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) {
+    // Redaction does not depend on the value: one shared placeholder (only ever copied, never changed).
+    return strategy === 'redact' ? () => REDACTED_BYTES : masked;
+  }
   if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
     return (value) =>
       Buffer.from(JSON.stringify(maskOne(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
@@ -96,6 +100,7 @@ export function contentScanMask(
 ): ValueMask | undefined {
   if (classes.size === 0) return undefined;
   const scrub = scrubber(classes, hashKey);
+  const wanted: ReadonlySet<SensitiveClass> = new Set(classes.keys());
   const textual =
     TEXT_LIKE.has(typeOid) ||
     typeOid === PgType.json ||
@@ -106,6 +111,8 @@ export function contentScanMask(
         typeOid >= FIRST_USER_OID));
   if (textual) {
     return (value) => {
+      // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them.
+      if (!mayContainSensitive(value, wanted)) return value;
       const text = value.toString('utf8');
       const clean = scrub(text);
       return clean === text ? value : Buffer.from(clean, 'utf8');
@@ -113,6 +120,7 @@ export function contentScanMask(
   }
   if (typeOid === PgType.jsonb) {
     return (value) => {
+      if (!mayContainSensitive(value, wanted)) return value;
       const text = jsonText(value, true);
       const clean = scrub(text);
       return clean === text
@@ -159,7 +167,14 @@ function maskOne(
   cls: SensitiveClass | undefined,
   hashKey: Uint8Array | undefined,
 ): string {
-  return maskText(text, strategy, cls ?? (strategy === 'partial' ? classifyValue(text) : undefined), hashKey);
+  return maskText(text, strategy, cls ?? (strategy === 'partial' ? shapeOf(text) : undefined), hashKey);
+}
+
+/** A plain whole-value email, the common case, is recognised without running every detector. */
+const PLAIN_EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+
+function shapeOf(text: string): SensitiveClass | undefined {
+  return PLAIN_EMAIL.test(text) ? 'email' : classifyValue(text);
 }
 
 /** The JSON text of a json value (any format) or a jsonb value (binary: after its version byte). */

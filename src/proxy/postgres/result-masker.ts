@@ -25,8 +25,8 @@ import {
   decodeNoticeFields,
   decodeRowDescription,
   encodeNoticeFields,
+  maskDataRow,
   type RowDescriptionField,
-  rewriteDataRow,
 } from '../../wire/postgres/result-messages.js';
 import type { ResultColumn, ResultPlan, SessionResultMasking } from '../result-masking.js';
 import { CopyRowRewriter } from './copy-row-rewriter.js';
@@ -287,11 +287,7 @@ export class ResultMasker {
   private dataRow(frame: Frame): Buffer {
     const plan = this.rowsPlan();
     if (plan === undefined) return frame.raw;
-    const { columns } = plan;
-    return rewriteDataRow(frame.raw, (column, value) => {
-      const mask = columns[column];
-      return value === null || mask === undefined ? value : mask(value);
-    });
+    return maskDataRow(frame.raw, plan.columns);
   }
 
   /** The plan for the rows streaming now (an Execute's is made at its first row). */

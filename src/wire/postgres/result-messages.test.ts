@@ -10,6 +10,7 @@ import {
   decodeRowDescription,
   encodeDataRow,
   encodeNoticeFields,
+  maskDataRow,
   rewriteDataRow,
 } from './result-messages.js';
 
@@ -42,6 +43,32 @@ describe('DataRow rewriting', () => {
     );
   });
 
+  it('maskDataRow rewrites exactly the masked non-NULL columns, lengths recomputed', () => {
+    const mask = fc.option(
+      value.filter((v) => v !== null),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(value, { maxLength: 12 }),
+        fc.array(mask, { maxLength: 12 }),
+        (before, replacements) => {
+          const raw = encodeDataRow(before);
+          const masks = replacements.map((r) => (r === undefined ? undefined : () => r));
+          const out = maskDataRow(raw, masks);
+          const expected = before.map((v, i) =>
+            v === null || replacements[i] === undefined ? v : replacements[i]!,
+          );
+          expect(out.readInt32BE(1)).toBe(out.length - 1);
+          expect(decodeDataRow(out.subarray(5))).toEqual(expected);
+          if (replacements.every((r) => r === undefined)) expect(out).toBe(raw);
+        },
+      ),
+    );
+    const nullMask = maskDataRow(encodeDataRow([Buffer.from('abc'), Buffer.from('d')]), [() => null]);
+    expect(decodeDataRow(nullMask.subarray(5))).toEqual([null, Buffer.from('d')]);
+  });
+
   it('refuses rows that do not match their own lengths', () => {
     const raw = encodeDataRow([Buffer.from('abc')]);
     const short = encodeMessage(Backend.DataRow, raw.subarray(5, raw.length - 1));
@@ -50,6 +77,9 @@ describe('DataRow rewriting', () => {
     expect(() => rewriteDataRow(trailing, (_c, v) => v)).toThrow(MalformedMessageError);
     const negative = encodeMessage(Backend.DataRow, Buffer.from([0, 1, 0xff, 0xff, 0xff, 0xfe]));
     expect(() => rewriteDataRow(negative, (_c, v) => v)).toThrow(MalformedMessageError);
+    for (const bad of [short, trailing, negative]) {
+      expect(() => maskDataRow(bad, [() => null])).toThrow(MalformedMessageError);
+    }
   });
 });
 

@@ -98,6 +98,83 @@ export function rewriteDataRow(raw: Buffer, rewrite: ValueRewrite): Buffer {
   return out;
 }
 
+/**
+ * DataRow with the values of some columns rewritten by `masks[column]` (undefined: kept, NULL always
+ * kept): the new message, or `raw` itself when nothing changed. Columns without a mask are copied as
+ * bytes, never sliced: this runs once per row of every masked result.
+ */
+export function maskDataRow(
+  raw: Buffer,
+  masks: readonly (((value: Buffer) => Buffer | null) | undefined)[],
+): Buffer {
+  if (raw.length < 7) throw new MalformedMessageError('DataRow: truncated');
+  const count = raw.readInt16BE(5);
+  if (count < 0) throw new MalformedMessageError('DataRow: negative column count');
+  // Scratch lists of the replaced columns, reused across rows (the function never re-enters).
+  const columns = replacedColumns;
+  const values = replacedValues;
+  columns.length = 0;
+  values.length = 0;
+  let offset = 7;
+  let growth = 0;
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > raw.length) throw new MalformedMessageError('DataRow: truncated');
+    const length = raw.readInt32BE(offset);
+    offset += 4;
+    if (length < -1) throw new MalformedMessageError('DataRow: negative value length');
+    const size = length < 0 ? 0 : length;
+    if (offset + size > raw.length) throw new MalformedMessageError('DataRow: truncated');
+    const mask = masks[i];
+    if (mask !== undefined && length >= 0) {
+      const value = raw.subarray(offset, offset + length);
+      const next = mask(value);
+      if (next !== value) {
+        columns.push(i);
+        values.push(next);
+        growth += (next === null ? 0 : next.length) - length;
+      }
+    }
+    offset += size;
+  }
+  if (offset !== raw.length) throw new MalformedMessageError('DataRow: trailing bytes');
+  if (columns.length === 0) return raw;
+  const out = Buffer.allocUnsafe(raw.length + growth);
+  raw.copy(out, 0, 0, 7);
+  out.writeInt32BE(raw.length + growth - 1, 1);
+  let from = 7;
+  let to = 7;
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    const length = raw.readInt32BE(from);
+    const size = length < 0 ? 0 : length;
+    if (columns[next] !== i) {
+      // Copy the run of kept columns up to the next replaced one in one go.
+      let end = from + 4 + size;
+      let j = i + 1;
+      const stop = next < columns.length ? columns[next]! : count;
+      while (j < stop) {
+        const l = raw.readInt32BE(end);
+        end += 4 + (l < 0 ? 0 : l);
+        j++;
+      }
+      raw.copy(out, to, from, end);
+      to += end - from;
+      from = end;
+      i = j - 1;
+      continue;
+    }
+    const value = values[next++]!;
+    out.writeInt32BE(value === null ? -1 : value.length, to);
+    to += 4;
+    if (value !== null) to += value.copy(out, to);
+    from += 4 + size;
+  }
+  return out;
+}
+
+const replacedColumns: number[] = [];
+const replacedValues: (Buffer | null)[] = [];
+
 /** The first `count` values of a DataRow body already known to be well formed. */
 function collectUpTo(body: Buffer, count: number): (Buffer | null)[] {
   const values: (Buffer | null)[] = [];
