@@ -122,7 +122,7 @@ export function maskDataRow(
     const length = raw.readInt32BE(offset);
     offset += 4;
     if (length < -1) throw new MalformedMessageError('DataRow: negative value length');
-    const size = length < 0 ? 0 : length;
+    const size = Math.max(length, 0);
     if (offset + size > raw.length) throw new MalformedMessageError('DataRow: truncated');
     const mask = masks[i];
     if (mask !== undefined && length >= 0) {
@@ -146,7 +146,7 @@ export function maskDataRow(
   let next = 0;
   for (let i = 0; i < count; i++) {
     const length = raw.readInt32BE(from);
-    const size = length < 0 ? 0 : length;
+    const size = Math.max(length, 0);
     if (columns[next] !== i) {
       // Copy the run of kept columns up to the next replaced one in one go.
       let end = from + 4 + size;
@@ -154,7 +154,7 @@ export function maskDataRow(
       const stop = next < columns.length ? columns[next]! : count;
       while (j < stop) {
         const l = raw.readInt32BE(end);
-        end += 4 + (l < 0 ? 0 : l);
+        end += 4 + Math.max(l, 0);
         j++;
       }
       raw.copy(out, to, from, end);
