@@ -13,7 +13,8 @@ import { type BenchTarget, clientEnv, type Measurement, timeStream } from './lib
 const USAGE = `Usage: npm run bench:masking -- [--rows <n>] [--repeats <n>]
   --rows     rows in public.customers (default 1000000)
   --repeats  runs per workload and target; the best wall time counts (default 3)
-  Targets: direct; airlock-plain (role without mask rules); airlock-masked (email partial, ssn redact,
+  Targets: direct; airlock-plain (role without mask rules); airlock-columns (email partial, ssn redact);
+  airlock-masked (email partial, ssn redact,
   content scanning for email, phone and credit_card on every other text value). Audit on, as shipped.`;
 
 // docs/performance.md, foundation run: the large-result stream through Airlock took 0.95x–1.08x of direct.
@@ -36,9 +37,18 @@ const ROLES_YAML = [
   '      strategy: redact',
   '    - classes: [email, phone, credit_card]',
   '      strategy: redact',
+  // The same two columns without content scanning: what the column rules alone cost.
+  'columns:',
+  `  upstream: ${BENCH_UPSTREAM}`,
+  ...ALLOW_CUSTOMERS,
+  '  mask:',
+  '    - columns: [public.customers.email]',
+  '      strategy: partial',
+  '    - columns: [public.customers.ssn]',
+  '      strategy: redact',
 ].join('\n');
 
-const TARGETS = ['direct', 'airlock-plain', 'airlock-masked'] as const;
+const TARGETS = ['direct', 'airlock-plain', 'airlock-columns', 'airlock-masked'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 interface BenchOptions {
@@ -208,6 +218,9 @@ function formatReport(results: readonly StreamResult[], rows: number): string {
     const ratio = ratioToDirect(results, cell);
     const verdict = (limit: number): string =>
       ratio === null ? 'not measured' : ratio <= limit ? 'met' : 'MISSED';
+    if (cell.target === 'airlock-columns') {
+      return [`${cell.workload}: 2 masked columns, no content scanning vs direct: ${formatRatio(ratio)}`];
+    }
     return cell.target === 'airlock-plain'
       ? [
           `${cell.workload}: no masking vs direct: ${formatRatio(ratio)} (target ≤ 1.2x of the foundation figure ` +
@@ -269,17 +282,17 @@ async function main(): Promise<void> {
   await loadCustomers(server, direct, options.rows);
   const serverVersion = await query(direct, 'SHOW server_version');
 
-  log('starting airlock serve with roles plain and masked');
+  log('starting airlock serve with roles plain, columns and masked');
   const gateway = await startAirlock({
     upstreamPort: direct.port,
     database: direct.database,
     user,
     password,
     rolesYaml: ROLES_YAML,
-    tokenRoles: ['plain', 'masked'],
+    tokenRoles: ['plain', 'columns', 'masked'],
   });
   cleanups.push(gateway.stop);
-  const viaRole = (role: 'plain' | 'masked'): BenchTarget => {
+  const viaRole = (role: 'plain' | 'columns' | 'masked'): BenchTarget => {
     const token = gateway.tokens.get(role);
     if (token === undefined) throw new Error(`no token issued for role ${role}`);
     return { name: `airlock-${role}`, host: '127.0.0.1', port: gateway.port, ...token };
@@ -287,6 +300,7 @@ async function main(): Promise<void> {
   const targets = new Map<TargetName, BenchTarget>([
     ['direct', direct],
     ['airlock-plain', viaRole('plain')],
+    ['airlock-columns', viaRole('columns')],
     ['airlock-masked', viaRole('masked')],
   ]);
   await checkMasking(direct, viaRole('plain'), viaRole('masked'));

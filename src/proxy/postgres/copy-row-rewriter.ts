@@ -190,6 +190,18 @@ export function unescapeText(field: Buffer): Buffer {
 
 /** A value escaped for text-format COPY with `delimiter`. */
 export function escapeText(value: Buffer, delimiter: number): Buffer {
+  if (
+    !value.some(
+      (byte) =>
+        byte === BACKSLASH ||
+        byte === NEWLINE ||
+        byte === CARRIAGE_RETURN ||
+        byte === 9 ||
+        byte === delimiter,
+    )
+  ) {
+    return value;
+  }
   const out: number[] = [];
   for (const byte of value) {
     if (byte === BACKSLASH) out.push(BACKSLASH, BACKSLASH);
