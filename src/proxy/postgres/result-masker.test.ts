@@ -164,6 +164,16 @@ describe('ResultMasker', () => {
     expect(out.toString('latin1')).not.toContain('4111');
   });
 
+  it('scrubs NOTIFY payloads', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    const notification = message('A', int32(42), cstring('orders'), cstring('card 4111 ok'));
+    const out = masker.incoming(notification);
+    expect(out.toString('latin1')).toContain('card #### ok');
+    expect(out.readInt32BE(5)).toBe(42);
+    const clean = message('A', int32(42), cstring('orders'), cstring('nothing here'));
+    expect(masker.incoming(clean)).toBe(clean);
+  });
+
   it('fails closed when the upstream answers something never asked', () => {
     const masker = new ResultMasker(new FakeMasking());
     expect(() => masker.incoming(be.dataRow('x'))).toThrow(ResultStreamDesyncError);

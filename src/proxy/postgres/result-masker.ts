@@ -23,8 +23,10 @@ import { Backend, Frontend } from '../../wire/postgres/protocol-constants.js';
 import {
   decodeCopyOutResponse,
   decodeNoticeFields,
+  decodeNotification,
   decodeRowDescription,
   encodeNoticeFields,
+  encodeNotification,
   maskDataRow,
   type RowDescriptionField,
 } from '../../wire/postgres/result-messages.js';
@@ -240,6 +242,12 @@ export class ResultMasker {
         return this.scrubbed(frame);
       case Backend.NoticeResponse:
         return this.scrubbed(frame);
+      case Backend.NotificationResponse: {
+        // A NOTIFY payload can carry data too (a trigger, another session): scrubbed like error text.
+        const { processId, channel, payload } = decodeNotification(frame.body);
+        const clean = this.masking.scrubText(payload);
+        return clean === payload ? frame.raw : encodeNotification(processId, channel, clean);
+      }
       case Backend.ReadyForQuery: {
         const answered = this.current();
         if (answered?.kind !== 'query' && answered?.kind !== 'sync' && answered?.kind !== 'function-call') {

@@ -256,3 +256,25 @@ export function encodeNoticeFields(type: number, fields: readonly (readonly [str
   parts.push(Buffer.from([0]));
   return encodeMessage(type, Buffer.concat(parts));
 }
+
+/** NotificationResponse ('A'): the notifying backend's process id, the channel and the payload. */
+export function decodeNotification(body: Buffer): { processId: number; channel: string; payload: string } {
+  const r = new BodyReader(body, 'NotificationResponse');
+  const processId = r.int32();
+  const channel = r.cstring();
+  const payload = r.cstring();
+  r.end();
+  return { processId, channel, payload };
+}
+
+export function encodeNotification(processId: number, channel: string, payload: string): Buffer {
+  const id = Buffer.allocUnsafe(4);
+  id.writeInt32BE(processId, 0);
+  return encodeMessage(
+    Backend.NotificationResponse,
+    Buffer.concat([
+      id,
+      Buffer.from(`${channel.replaceAll('\0', '')}\0${payload.replaceAll('\0', '')}\0`, 'utf8'),
+    ]),
+  );
+}
