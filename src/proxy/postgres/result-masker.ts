@@ -81,7 +81,10 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 const MAX_EXPECTED = 100_000;
 
 export class ResultMasker {
-  private readonly framer = new MessageFramer(UNBOUNDED);
+  /** The start of a message that has not fully arrived, and how long it is once its header is known. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private heldNeeds = 0;
   private readonly outgoingFramer = new MessageFramer(UNBOUNDED);
   private readonly expected: Expected[] = [];
   private head = 0;
@@ -186,24 +189,53 @@ export class ResultMasker {
 
   /** Rewrites what the upstream sent; returns the bytes for the agent (possibly empty, never reordered). */
   incoming(chunk: Buffer): Buffer {
-    const hadPartial = this.framer.bufferedBytes > 0;
-    const frames = this.framer.push(chunk);
-    let out: Buffer[] | undefined;
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i]!;
-      const replacement = this.received(frame);
-      if (replacement !== frame.raw && out === undefined) out = frames.slice(0, i).map((f) => f.raw);
-      if (out !== undefined && replacement !== null) out.push(replacement);
+    let data = chunk;
+    if (this.heldBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldNeeds === 0 && this.heldBytes >= 5) {
+        const head = Buffer.concat(this.held, this.heldBytes);
+        this.held = [head];
+        this.heldNeeds = 1 + messageLength(head, 0);
+      }
+      if (this.heldNeeds === 0 || this.heldBytes < this.heldNeeds) return EMPTY;
+      data = Buffer.concat(this.held, this.heldBytes);
+      this.held = [];
+      this.heldBytes = 0;
+      this.heldNeeds = 0;
     }
-    if (out === undefined && !hadPartial && this.framer.bufferedBytes === 0) return chunk;
-    return Buffer.concat(out ?? frames.map((f) => f.raw));
+    // Walks the messages in place: untouched runs of bytes are passed on as slices of `data`.
+    const out: Buffer[] = [];
+    let runStart = 0;
+    let offset = 0;
+    while (data.length - offset >= 5) {
+      const end = offset + 1 + messageLength(data, offset);
+      if (end > data.length) break;
+      const raw = data.subarray(offset, end);
+      const replacement = data[offset] === Backend.DataRow ? this.dataRow(raw) : this.received(frameOf(raw));
+      if (replacement !== raw) {
+        if (offset > runStart) out.push(data.subarray(runStart, offset));
+        if (replacement !== null) out.push(replacement);
+        runStart = end;
+      }
+      offset = end;
+    }
+    if (offset < data.length) {
+      const rest = data.subarray(offset);
+      this.held = [rest];
+      this.heldBytes = rest.length;
+      this.heldNeeds = rest.length >= 5 ? 1 + messageLength(rest, 0) : 0;
+    }
+    if (runStart === 0 && offset === data.length) return data;
+    if (offset > runStart) out.push(data.subarray(runStart, offset));
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
   /** The message to pass on for `frame`: its raw bytes, a rewritten message, or null to hide it. */
   private received(frame: Frame): Buffer | null {
     switch (frame.type) {
       case Backend.DataRow:
-        return this.dataRow(frame);
+        return this.dataRow(frame.raw);
       case Backend.CopyData:
         return this.copyData(frame);
       case Backend.RowDescription:
@@ -292,10 +324,10 @@ export class ResultMasker {
     return head?.kind === 'describe' && head.hidden;
   }
 
-  private dataRow(frame: Frame): Buffer {
+  private dataRow(raw: Buffer): Buffer {
     const plan = this.rowsPlan();
-    if (plan === undefined) return frame.raw;
-    return maskDataRow(frame.raw, plan.columns);
+    if (plan === undefined) return raw;
+    return maskDataRow(raw, plan.columns);
   }
 
   /** The plan for the rows streaming now (an Execute's is made at its first row). */
@@ -420,6 +452,19 @@ export class ResultMasker {
     this.pop();
     return head as Extract<Expected, { kind: K }>;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The length field of the message at `offset` (type byte + length ≥ 4). */
+function messageLength(data: Buffer, offset: number): number {
+  const length = data.readInt32BE(offset + 1);
+  if (length < 4) throw new ResultStreamDesyncError(`the upstream sent a message length of ${length}`);
+  return length;
+}
+
+function frameOf(raw: Buffer): Frame {
+  return { type: raw[0]!, body: raw.subarray(5), raw };
 }
 
 function toColumn(field: RowDescriptionField): ResultColumn {
