@@ -65,3 +65,8 @@ const STRICTNESS: Readonly<Record<MaskStrategy, number>> = { partial: 0, hash: 1
 export function strictest(strategies: readonly MaskStrategy[]): MaskStrategy {
   return strategies.reduce((a, b) => (STRICTNESS[b] > STRICTNESS[a] ? b : a));
 }
+
+/** Whether `a` shows a value at least as little as `b` does. */
+export function atLeastAsStrict(a: MaskStrategy, b: MaskStrategy): boolean {
+  return STRICTNESS[a] >= STRICTNESS[b];
+}

@@ -18,6 +18,7 @@ import type {
 import type { CatalogCache, CatalogEntry } from './catalog-cache.js';
 import { type ColumnMask, contentClasses, maskForColumn, strictest } from './column-masking.js';
 import { type CopyOutputFormat, copyOutputFormat } from './copy-options.js';
+import { copyOutRefusal } from './copy-out-refusal.js';
 import type { ColumnLineage, SourceColumn, StatementLineage } from './lineage/lineage-types.js';
 import { referencedRelations } from './lineage/referenced-relations.js';
 import { statementLineage } from './lineage/statement-lineage.js';
@@ -39,7 +40,12 @@ interface Analysis {
   readonly version: number;
   /** null: the text could not be parsed (the policy refuses such text; results are fully masked). */
   readonly statements:
-    | readonly { readonly lineage: StatementLineage; readonly copy: CopyOutputFormat | undefined }[]
+    | readonly {
+        readonly lineage: StatementLineage;
+        readonly copy: CopyOutputFormat | undefined;
+        /** Why a write in it would copy masked data out of its masking. */
+        readonly copiesOut: string | undefined;
+      }[]
     | null;
 }
 
@@ -88,8 +94,14 @@ export class SessionMasking implements SessionResultMasking {
   check(sql: string): MaskingRefusal | undefined {
     const analysis = this.analysis(sql);
     if (analysis.statements === null) return undefined;
-    for (const { lineage, copy } of analysis.statements) {
+    for (const { lineage, copy, copiesOut } of analysis.statements) {
       const refusal =
+        (copiesOut === undefined
+          ? undefined
+          : {
+              message: copiesOut,
+              hint: 'write masked columns only into columns masked at least as strictly, or ask for a role entitled to the data',
+            }) ??
         this.predicateRefusal(lineage.predicates) ??
         this.lineageRefusal(lineage) ??
         this.copyRefusal(lineage, copy);
@@ -196,12 +208,22 @@ export class SessionMasking implements SessionResultMasking {
         ? parsed.stmts.map((node) => ({
             lineage: statementLineage(node, this.searchPath, this.catalog),
             copy: copyOutputFormat(node),
+            copiesOut: this.copiesOut(node),
           }))
         : null,
     };
     if (this.analyses.size >= MAX_ANALYSES) this.analyses.clear();
     this.analyses.set(sql, analysis);
     return analysis;
+  }
+
+  /** Why a write in `node` would copy masked data out; a statement the check cannot read is refused. */
+  private copiesOut(node: ParseNode): string | undefined {
+    try {
+      return copyOutRefusal(node, this.policy, this.searchPath, this.catalog);
+    } catch {
+      return 'the gateway cannot tell where this statement writes masked data';
+    }
   }
 
   /** The origin the server gave a result column: a table column, or a view column traced through the view. */

@@ -164,6 +164,10 @@ const SIMPLE_QUERIES: readonly string[] = [
   'select count(*) from customers group by ssn',
   'select id from customers c join customers d on c.card_number = d.card_number',
   "select count(*) filter (where ssn like '2%') from customers",
+  // copying masked data into a column the role reads (refused unless masked as strictly)
+  'insert into leads select 20, ssn from customers where id = 1',
+  'insert into leads select 21, lower(email) from customers where id = 1',
+  'select * from leads',
   // RETURNING
   `insert into leads values (10, '${LEAD.email}') returning *`,
   'update leads set id = id returning email, lower(email)',

@@ -57,13 +57,22 @@ const CONTACTS: CatalogEntry = {
   },
 };
 
+const LEADS: CatalogEntry = {
+  oid: 16_600,
+  attnames: new Map([
+    [1, 'id'],
+    [2, 'note'],
+  ]),
+  relation: { schema: 'public', name: 'leads', kind: 'table', columns: ['id', 'note'] },
+};
+
 class FakeCatalog implements CatalogSource {
   readonly asked: QualifiedName[][] = [];
   failing = false;
   async fetch(names: readonly QualifiedName[]): Promise<CatalogEntry[]> {
     this.asked.push([...names]);
     if (this.failing) throw new Error('connection refused');
-    return [CUSTOMERS, CONTACTS].filter((entry) =>
+    return [CUSTOMERS, CONTACTS, LEADS].filter((entry) =>
       names.some((n) => n.schema === entry.relation.schema && n.name === entry.relation.name),
     );
   }
@@ -159,6 +168,31 @@ describe('maskingGuard', () => {
     const guard = session('analyst', new FakeCatalog());
     expect((await check(guard, 'copy customers to stdout with (format binary)')).action).toBe('deny');
     expect((await check(guard, 'copy customers to stdout with (format csv)')).action).toBe('allow');
+  });
+
+  it('refuses writes that would copy masked data out of its masking', async () => {
+    const guard = session('analyst', new FakeCatalog());
+    for (const sql of [
+      'insert into leads(note) select email from customers',
+      'insert into leads select id, lower(ssn) from customers',
+      'update leads set note = c.email from customers c where c.id = leads.id',
+      'merge into leads l using customers c on l.id = c.id when matched then update set note = c.ssn',
+      'create table t as select ssn from customers',
+      'select email into t from customers',
+    ]) {
+      expect(await check(guard, sql), sql).toMatchObject({
+        action: 'deny',
+        message: expect.stringMatching(/copy it out of its masking/),
+      });
+    }
+    for (const sql of [
+      "insert into leads(note) values ('hello')",
+      'insert into leads(id) select id from customers',
+      'update leads set note = $1 where id = 1',
+      'create table t as select id from customers',
+    ]) {
+      expect((await check(guard, sql)).action, sql).toBe('allow');
+    }
   });
 
   it('fails closed with 58000 when the catalog cannot be read', async () => {
