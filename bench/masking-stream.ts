@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../test/helpers/real-postgres.js';
 import { BENCH_UPSTREAM, startAirlock } from './lib/airlock-gateway.js';
+import { cleanup, cleanups, log, message } from './lib/bench-log.js';
 import { installCleanup, runChecked } from './lib/child-processes.js';
 import { customersTableSql } from './lib/customers-table.js';
 import { type BenchTarget, clientEnv, type Measurement, timeStream } from './lib/pgbench-runs.js';
@@ -23,6 +24,12 @@ const PLAIN_TARGET = 1.2 * FOUNDATION_RATIO;
 const MASKED_TARGET = 2.0;
 
 const ALLOW_CUSTOMERS = ['  allow:', '    - tables: [public.customers]', '      operations: [select]'];
+const TWO_MASKED_COLUMNS = [
+  '    - columns: [public.customers.email]',
+  '      strategy: partial',
+  '    - columns: [public.customers.ssn]',
+  '      strategy: redact',
+];
 const ROLES_YAML = [
   'plain:',
   `  upstream: ${BENCH_UPSTREAM}`,
@@ -31,10 +38,7 @@ const ROLES_YAML = [
   `  upstream: ${BENCH_UPSTREAM}`,
   ...ALLOW_CUSTOMERS,
   '  mask:',
-  '    - columns: [public.customers.email]',
-  '      strategy: partial',
-  '    - columns: [public.customers.ssn]',
-  '      strategy: redact',
+  ...TWO_MASKED_COLUMNS,
   '    - classes: [email, phone, credit_card]',
   '      strategy: redact',
   // The same two columns without content scanning: what the column rules alone cost.
@@ -42,10 +46,7 @@ const ROLES_YAML = [
   `  upstream: ${BENCH_UPSTREAM}`,
   ...ALLOW_CUSTOMERS,
   '  mask:',
-  '    - columns: [public.customers.email]',
-  '      strategy: partial',
-  '    - columns: [public.customers.ssn]',
-  '      strategy: redact',
+  ...TWO_MASKED_COLUMNS,
 ].join('\n');
 
 const TARGETS = ['direct', 'airlock-plain', 'airlock-columns', 'airlock-masked'] as const;
@@ -82,21 +83,6 @@ function readOptions(): BenchOptions {
     process.exit(2);
   }
   return { rows, repeats };
-}
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const cleanups: Array<() => Promise<void>> = [];
-
-async function cleanup(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse())
-    await step().catch((error) => log(`cleanup: ${message(error)}`));
 }
 
 function psql(): string {

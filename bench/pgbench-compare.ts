@@ -3,6 +3,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../test/helpers/real-postgres.js';
 import { startAirlock } from './lib/airlock-gateway.js';
+import { cleanup, cleanups, log, message } from './lib/bench-log.js';
 import {
   formatTable,
   type ReportLine,
@@ -57,21 +58,6 @@ function readOptions(): BenchOptions {
     process.exit(2);
   }
   return { seconds, scale, targets: targets as TargetName[] };
-}
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const cleanups: Array<() => Promise<void>> = [];
-
-async function cleanup(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse())
-    await step().catch((error) => log(`cleanup: ${message(error)}`));
 }
 
 /** Loads the table and index into shared_buffers, so the first path measured does not pay for a cold cache. */
