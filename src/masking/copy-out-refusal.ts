@@ -55,8 +55,10 @@ export function copyOutRefusal(
   const lineage = statementLineage(withReturning, searchPath, catalog);
   const target = targetColumns(rangeVar, searchPath, catalog);
   if (lineage.outputs === null || target === undefined || target.columns.length !== lineage.outputs.length) {
-    return maskedSources(lineage.anyOutput, policy).length > 0 || lineage.anyOutput.opaque
-      ? 'the statement writes into a table whose columns the gateway cannot trace, from data that may be masked'
+    // A table the catalog does not know (a temporary one) is read back as untraceable, hence masked:
+    // only what can be seen to carry masked data is refused here.
+    return maskedSources(lineage.anyOutput, policy).length > 0
+      ? 'writing masked data into a table the gateway cannot trace would copy it out of its masking'
       : undefined;
   }
   for (const [i, output] of lineage.outputs.entries()) {

@@ -190,6 +190,9 @@ describe('maskingGuard', () => {
       'insert into leads(id) select id from customers',
       'update leads set note = $1 where id = 1',
       'create table t as select id from customers',
+      'insert into scratch values (1)',
+      // A table the catalog does not know (a temporary one) is read back as untraceable, hence masked.
+      'insert into scratch select ssn from customers',
     ]) {
       expect((await check(guard, sql)).action, sql).toBe('allow');
     }
