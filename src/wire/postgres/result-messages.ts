@@ -139,7 +139,7 @@ export function maskDataRow(
   if (offset !== raw.length) throw new MalformedMessageError('DataRow: trailing bytes');
   if (columns.length === 0) return raw;
   const out = Buffer.allocUnsafe(raw.length + growth);
-  raw.copy(out, 0, 0, 7);
+  copyBytes(raw, 0, 7, out, 0);
   out.writeInt32BE(raw.length + growth - 1, 1);
   let from = 7;
   let to = 7;
@@ -157,7 +157,7 @@ export function maskDataRow(
         end += 4 + Math.max(l, 0);
         j++;
       }
-      raw.copy(out, to, from, end);
+      copyBytes(raw, from, end, out, to);
       to += end - from;
       from = end;
       i = j - 1;
@@ -166,10 +166,21 @@ export function maskDataRow(
     const value = values[next++]!;
     out.writeInt32BE(value === null ? -1 : value.length, to);
     to += 4;
-    if (value !== null) to += value.copy(out, to);
+    if (value !== null) to += copyBytes(value, 0, value.length, out, to);
     from += 4 + size;
   }
   return out;
+}
+
+/**
+ * Copies `src[from, to)` into `dst` at `at`; returns the count. Short runs (most column values) are
+ * copied byte by byte: cheaper than a native copy call at these sizes.
+ */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  const count = to - from;
+  if (count > 64) return src.copy(dst, at, from, to);
+  for (let i = 0; i < count; i++) dst[at + i] = src[from + i]!;
+  return count;
 }
 
 const replacedColumns: number[] = [];
