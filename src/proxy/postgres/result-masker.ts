@@ -9,6 +9,7 @@
  * Rows of results that need no masking, and all other messages, leave as the original bytes.
  */
 
+import { decodeNoticeFields } from '../../wire/postgres/backend-decoders.js';
 import { MalformedMessageError } from '../../wire/postgres/body-reader.js';
 import {
   decodeBind,
@@ -22,7 +23,6 @@ import { encodeMessage } from '../../wire/postgres/message-writer.js';
 import { Backend, Frontend } from '../../wire/postgres/protocol-constants.js';
 import {
   decodeCopyOutResponse,
-  decodeNoticeFields,
   decodeNotification,
   decodeRowDescription,
   encodeNoticeFields,

@@ -54,12 +54,23 @@ export function decodeReadyForQuery(body: Buffer): TransactionStatus {
 
 /** ErrorResponse / NoticeResponse fields keyed by their one-letter code (S, V, C, M, D, H, …). */
 export function decodeErrorFields(body: Buffer): Map<string, string> {
+  return new Map(readNoticeFields(new BodyReader(body, 'ErrorResponse')));
+}
+
+/** ErrorResponse / NoticeResponse fields in wire order, as (code, text) pairs; the body must end there. */
+export function decodeNoticeFields(body: Buffer): [string, string][] {
   const r = new BodyReader(body, 'ErrorResponse');
-  const fields = new Map<string, string>();
+  const fields = readNoticeFields(r);
+  r.end();
+  return fields;
+}
+
+function readNoticeFields(r: BodyReader): [string, string][] {
+  const fields: [string, string][] = [];
   for (;;) {
     const code = r.int8();
     if (code === 0) break;
-    fields.set(String.fromCharCode(code), r.cstring());
+    fields.push([String.fromCharCode(code), r.cstring()]);
   }
   return fields;
 }

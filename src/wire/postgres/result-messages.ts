@@ -44,61 +44,6 @@ export function decodeRowDescription(body: Buffer): RowDescriptionField[] {
 }
 
 /**
- * How to change one DataRow value: return `value` itself to keep it, a new Buffer to replace it, or
- * null to send SQL NULL. `value` is null for a NULL, and a view into the message (do not keep it).
- */
-export type ValueRewrite = (column: number, value: Buffer | null) => Buffer | null;
-
-/**
- * DataRow ('D') with some values rewritten: the whole new message (header included), or `raw` itself
- * when every value was kept. Throws MalformedMessageError when the row does not match its own lengths.
- */
-export function rewriteDataRow(raw: Buffer, rewrite: ValueRewrite): Buffer {
-  const body = raw.subarray(5);
-  if (body.length < 2) throw new MalformedMessageError('DataRow: truncated');
-  const count = body.readInt16BE(0);
-  if (count < 0) throw new MalformedMessageError('DataRow: negative column count');
-  let offset = 2;
-  let changed: (Buffer | null)[] | undefined;
-  let outLength = 2;
-  for (let i = 0; i < count; i++) {
-    if (offset + 4 > body.length) throw new MalformedMessageError('DataRow: truncated');
-    const length = body.readInt32BE(offset);
-    offset += 4;
-    let value: Buffer | null = null;
-    if (length >= 0) {
-      if (offset + length > body.length) throw new MalformedMessageError('DataRow: truncated');
-      value = body.subarray(offset, offset + length);
-      offset += length;
-    } else if (length !== -1) {
-      throw new MalformedMessageError('DataRow: negative value length');
-    }
-    const next = rewrite(i, value);
-    if (next !== value && changed === undefined) changed = collectUpTo(body, i);
-    if (changed !== undefined) changed.push(next);
-    outLength += 4 + (next === null ? 0 : next.length);
-  }
-  if (offset !== body.length) throw new MalformedMessageError('DataRow: trailing bytes');
-  if (changed === undefined) return raw;
-  const out = Buffer.allocUnsafe(5 + outLength);
-  out[0] = Backend.DataRow;
-  out.writeInt32BE(4 + outLength, 1);
-  out.writeInt16BE(count, 5);
-  let at = 7;
-  for (const value of changed) {
-    if (value === null) {
-      out.writeInt32BE(-1, at);
-      at += 4;
-    } else {
-      out.writeInt32BE(value.length, at);
-      value.copy(out, at + 4);
-      at += 4 + value.length;
-    }
-  }
-  return out;
-}
-
-/**
  * DataRow with the values of some columns rewritten by `masks[column]` (undefined: kept, NULL always
  * kept): the new message, or `raw` itself when nothing changed. Columns without a mask are copied as
  * bytes, never sliced: this runs once per row of every masked result.
@@ -186,30 +131,18 @@ function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: numbe
 const replacedColumns: number[] = [];
 const replacedValues: (Buffer | null)[] = [];
 
-/** The first `count` values of a DataRow body already known to be well formed. */
-function collectUpTo(body: Buffer, count: number): (Buffer | null)[] {
-  const values: (Buffer | null)[] = [];
-  let offset = 2;
-  for (let i = 0; i < count; i++) {
-    const length = body.readInt32BE(offset);
-    offset += 4;
-    if (length < 0) {
-      values.push(null);
-    } else {
-      values.push(body.subarray(offset, offset + length));
-      offset += length;
-    }
-  }
-  return values;
-}
-
-/** A DataRow's values (views into `body`), for tests and small rows. */
+/** A DataRow's values (copies), for the catalog reader and tests. Throws MalformedMessageError. */
 export function decodeDataRow(body: Buffer): (Buffer | null)[] {
+  const r = new BodyReader(body, 'DataRow');
+  const count = r.int16();
+  if (count < 0) throw new MalformedMessageError('DataRow: negative column count');
   const values: (Buffer | null)[] = [];
-  rewriteDataRow(encodeMessage(Backend.DataRow, body), (_column, value) => {
-    values.push(value === null ? null : Buffer.from(value));
-    return value;
-  });
+  for (let i = 0; i < count; i++) {
+    const length = r.int32();
+    if (length < -1) throw new MalformedMessageError('DataRow: negative value length');
+    values.push(length === -1 ? null : Buffer.from(r.bytes(length)));
+  }
+  r.end();
   return values;
 }
 
@@ -243,19 +176,6 @@ export function decodeCopyOutResponse(body: Buffer): { format: 0 | 1; columnForm
   }
   r.end();
   return { format, columnFormats };
-}
-
-/** ErrorResponse/NoticeResponse fields in wire order, as (code, text) pairs. */
-export function decodeNoticeFields(body: Buffer): [string, string][] {
-  const r = new BodyReader(body, 'ErrorResponse');
-  const fields: [string, string][] = [];
-  for (;;) {
-    const code = r.int8();
-    if (code === 0) break;
-    fields.push([String.fromCharCode(code), r.cstring()]);
-  }
-  r.end();
-  return fields;
 }
 
 /** An ErrorResponse or NoticeResponse (`type`) carrying `fields` in order. */
