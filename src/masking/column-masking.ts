@@ -50,6 +50,17 @@ function matches(pattern: ColumnPattern, schema: string, table: string, column: 
   );
 }
 
+/**
+ * Whether any rule can mask a column by its origin (a named column, or a class `classify` gives some
+ * column); when none can, untraceable values only need the content detectors.
+ */
+export function masksColumnsByOrigin(policy: MaskPolicy): boolean {
+  return policy.rules.some(
+    (rule) =>
+      rule.columns.length > 0 || [...policy.classify.values()].some((cls) => rule.classes.includes(cls)),
+  );
+}
+
 /** The classes content detection looks for in values no column rule masked, each with its rule's strategy. */
 export function contentClasses(policy: MaskPolicy): ReadonlyMap<SensitiveClass, MaskStrategy> {
   const classes = new Map<SensitiveClass, MaskStrategy>();

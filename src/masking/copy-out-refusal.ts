@@ -13,7 +13,7 @@ import {
   stringField,
   wrappedKind,
 } from '../policy/analysis/parse-node.js';
-import { atLeastAsStrict, maskForColumn, strictest } from './column-masking.js';
+import { atLeastAsStrict, maskForColumn, masksColumnsByOrigin, strictest } from './column-masking.js';
 import type { CatalogSnapshot, ColumnLineage, SourceColumn } from './lineage/lineage-types.js';
 import { statementLineage } from './lineage/statement-lineage.js';
 import type { MaskPolicy } from './mask-policy.js';
@@ -33,11 +33,7 @@ export function copyOutRefusal(
   catalog: CatalogSnapshot,
 ): string | undefined {
   const kind = wrappedKind(stmt);
-  const masksColumns = policy.rules.some(
-    (rule) =>
-      rule.columns.length > 0 || [...policy.classify.values()].some((cls) => rule.classes.includes(cls)),
-  );
-  if (!masksColumns) return undefined;
+  if (!masksColumnsByOrigin(policy)) return undefined;
   if (kind === 'CreateTableAsStmt') {
     const query = objectField(bodyOf(stmt, 'CreateTableAsStmt'), 'query');
     return query === undefined ? undefined : newTableRefusal(query, policy, searchPath, catalog);

@@ -16,7 +16,13 @@ import type {
   ValueMask,
 } from '../proxy/result-masking.js';
 import type { CatalogCache, CatalogEntry } from './catalog-cache.js';
-import { type ColumnMask, contentClasses, maskForColumn, strictest } from './column-masking.js';
+import {
+  type ColumnMask,
+  contentClasses,
+  maskForColumn,
+  masksColumnsByOrigin,
+  strictest,
+} from './column-masking.js';
 import { type CopyOutputFormat, copyOutputFormat } from './copy-options.js';
 import { copyOutRefusal } from './copy-out-refusal.js';
 import type { ColumnLineage, SourceColumn, StatementLineage } from './lineage/lineage-types.js';
@@ -75,10 +81,7 @@ export class SessionMasking implements SessionResultMasking {
     private readonly searchPath: readonly string[],
   ) {
     this.content = contentClasses(policy);
-    this.masksColumns = policy.rules.some(
-      (rule) =>
-        rule.columns.length > 0 || [...policy.classify.values()].some((cls) => rule.classes.includes(cls)),
-    );
+    this.masksColumns = masksColumnsByOrigin(policy);
   }
 
   /** Relations `sql` refers to, directly or through known views, whose catalog entry is missing or old. */
@@ -243,8 +246,8 @@ export class SessionMasking implements SessionResultMasking {
   private lineageOfView(entry: CatalogEntry): StatementLineage {
     const cached = this.viewLineage.get(entry.oid);
     if (cached !== undefined && cached.version === this.catalog.version) return cached.lineage;
-    const parsed = parseSqlStatements(entry.relation.viewQuery ?? '');
-    const node = parsed.ok && parsed.stmts.length === 1 ? parsed.stmts[0]!.node : undefined;
+    const stmts = this.parse(entry.relation.viewQuery ?? '').stmts;
+    const node = stmts?.length === 1 ? stmts[0] : undefined;
     const lineage: StatementLineage =
       node === undefined
         ? { outputs: null, anyOutput: OPAQUE, predicates: OPAQUE }
@@ -260,10 +263,7 @@ export class SessionMasking implements SessionResultMasking {
       const key = `${name.schema}.${name.name}`;
       if (relation?.viewQuery === undefined || seen.has(key)) continue;
       seen.add(key);
-      const parsed = parseSqlStatements(relation.viewQuery);
-      if (!parsed.ok) continue;
-      const inner: QualifiedName[] = [];
-      for (const { node } of parsed.stmts) inner.push(...referencedRelations(node, this.searchPath));
+      const inner = [...this.parse(relation.viewQuery).relations];
       names.push(...inner);
       this.addViewReferences(inner, depth + 1, seen);
     }
