@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../test/helpers/real-postgres.js';
+import { findPostgresProgram, type RealPostgres } from '../test/helpers/real-postgres.js';
 import { BENCH_UPSTREAM, startAirlock } from './lib/airlock-gateway.js';
-import { cleanup, cleanups, log, message } from './lib/bench-log.js';
+import { cleanup, cleanups, log, message, startBenchPostgres } from './lib/bench-log.js';
 import { installCleanup, runChecked } from './lib/child-processes.js';
 import { customersTableSql } from './lib/customers-table.js';
 import { type BenchTarget, clientEnv, type Measurement, timeStream } from './lib/pgbench-runs.js';
@@ -252,18 +252,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   installCleanup(cleanup);
 
-  log('starting PostgreSQL');
-  const server = await startRealPostgres({ settings: { shared_buffers: '512MB' } });
-  cleanups.push(() => server.stop());
-  const { user, password } = server.users.scram;
-  const direct: BenchTarget = {
-    name: 'direct',
-    host: server.host,
-    port: server.port,
-    user,
-    password,
-    database: server.database,
-  };
+  const { server, direct } = await startBenchPostgres('512MB');
+  const { user, password } = direct;
   log(`loading ${options.rows} rows into public.customers as ${user}`);
   await loadCustomers(server, direct, options.rows);
   const serverVersion = await query(direct, 'SHOW server_version');

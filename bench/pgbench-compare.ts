@@ -1,9 +1,9 @@
 /** `npm run bench`: pgbench and bulk reads straight to PostgreSQL vs through pgbouncer vs through Airlock, in one run. */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../test/helpers/real-postgres.js';
+import { findPostgresProgram, type RealPostgres } from '../test/helpers/real-postgres.js';
 import { startAirlock } from './lib/airlock-gateway.js';
-import { cleanup, cleanups, log, message } from './lib/bench-log.js';
+import { cleanup, cleanups, log, message, startBenchPostgres } from './lib/bench-log.js';
 import {
   formatTable,
   type ReportLine,
@@ -173,18 +173,8 @@ async function main(): Promise<void> {
   const pgbench = findPostgresProgram('pgbench');
   if (pgbench === null) throw new Error('pgbench not found: install it with `apt-get install -y postgresql`');
 
-  log('starting PostgreSQL');
-  const server = await startRealPostgres({ settings: { shared_buffers: '256MB' } });
-  cleanups.push(() => server.stop());
-  const { user, password } = server.users.scram;
-  const direct: BenchTarget = {
-    name: 'direct',
-    host: server.host,
-    port: server.port,
-    user,
-    password,
-    database: server.database,
-  };
+  const { server, direct } = await startBenchPostgres('256MB');
+  const { user } = direct;
 
   // Loaded directly as the upstream user, so the tables belong to the role Airlock logs in as.
   log(`pgbench -i -s ${options.scale} as ${user}`);
