@@ -75,7 +75,7 @@ interface Portal {
   description: readonly RowDescriptionField[] | undefined;
 }
 
-/** Upstream answers are not size-limited here: the upstream is the gateway's own database. */
+/** What the gateway sends upstream is already bounded by the relay (limits.max_message_size). */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 /** Bound on messages sent and not yet answered; past it the session is ended rather than tracked loosely. */
 const MAX_EXPECTED = 100_000;
@@ -243,7 +243,7 @@ export class ResultMasker {
       case Backend.NoData:
         return this.noData(frame);
       case Backend.ParameterDescription:
-        return this.current()?.kind === 'describe' && this.describeHidden() ? null : frame.raw;
+        return this.describeHidden() ? null : frame.raw;
       case Backend.ParseComplete: {
         const parse = this.take('parse');
         // The server refuses a named statement that exists and would have sent an error instead.
