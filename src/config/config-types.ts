@@ -49,6 +49,25 @@ export interface AuditorConfig {
   readonly keySha256: string;
 }
 
+/** A reviewer of held statements (docs/approvals.md): a named person with their own API key. */
+export interface ReviewerConfig {
+  readonly name: string;
+  /** Hex SHA-256 of the reviewer's bearer key; the key itself is not kept. */
+  readonly keySha256: string;
+  /** Token subjects that are this person: a request from a session with one of them cannot be approved by them. */
+  readonly subjects: readonly string[];
+}
+
+/** One outgoing webhook for approval requests and decisions. */
+export interface NotifyTarget {
+  /** http(s) URL; for Slack, the incoming-webhook URL (itself a secret: never logged, only its host). */
+  readonly url: string;
+  /** HMAC-SHA256 key for the `X-Airlock-Signature` header; null: unsigned (Slack format only). */
+  readonly secret: string | null;
+  /** `json`: the ApprovalNotification as JSON; `slack`: a readable Slack message. */
+  readonly format: 'json' | 'slack';
+}
+
 /** Agent-side authentication method the gateway asks clients for. */
 export type AgentAuthMethod = 'scram-sha-256' | 'password';
 
