@@ -75,6 +75,43 @@ const auditor = strictMapping({
   }),
 });
 
+/** A reviewer of held statements; the key is checked and hashed by resolveConfig like an auditor's. */
+const reviewer = strictMapping({
+  key: textField({
+    hint: `add key: \${ALICE_REVIEW_KEY}, a variable holding the output of: openssl rand -hex 32`,
+  }),
+  /** Token subjects that are this person (e.g. alice@example.com): they cannot approve their own statements. */
+  subjects: field((value): string[] => {
+    if (value === undefined) return [];
+    const fix = 'write a list of token subjects, e.g. subjects: [alice@example.com]';
+    if (!Array.isArray(value)) reject(`expected a list, got ${describeType(value)}`, fix);
+    return value.map((entry: unknown) => {
+      if (typeof entry !== 'string' || entry === '') reject('holds something other than a subject', fix);
+      return entry;
+    });
+  }),
+});
+
+/** One outgoing webhook for approval requests and decisions (docs/webhooks.md). */
+const notifyTarget = strictMapping({
+  url: field((value): string => {
+    const fix = 'write the receiver URL, e.g. url: https://hooks.example/airlock (or ${SLACK_WEBHOOK_URL})';
+    if (typeof value !== 'string' || value === '') reject('is required', fix);
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      // Not quoted: a webhook URL may carry a secret.
+      reject('is not a URL', fix);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') reject('is not an http(s) URL', fix);
+    if (url.username !== '' || url.password !== '') reject('carries a user name or password', fix);
+    return value;
+  }),
+  secret: textField({ fallback: null }),
+  format: choiceField(['json', 'slack'], 'json'),
+});
+
 /** The whole file. Every section but listen, upstreams and roles may be left out. */
 export const configFileSchema = strictMapping({
   listen: section({
@@ -114,6 +151,23 @@ export const configFileSchema = strictMapping({
     sink: auditSink,
   }),
   auditors: namedMap('auditor', CONFIG_NAME, auditor, { optional: true }),
+  reviewers: namedMap('reviewer', CONFIG_NAME, reviewer, { optional: true }),
+  notify: field((value): unknown[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+      reject(
+        `expected a list, got ${describeType(value)}`,
+        'write notify: [{ url: https://hooks.example/airlock, secret: ${HOOK_SECRET} }]',
+      );
+    }
+    return value;
+  }).pipe(z.array(notifyTarget)),
+  approvals: section({
+    /** Where reviewers reach this gateway's HTTP API, shown in notices and webhooks. */
+    public_url: textField({ fallback: null }),
+    /** How often a waiting statement looks in the store for decisions made by other processes (the CLI). */
+    poll: durationField('500ms', { min: '10ms', max: '1m' }),
+  }),
   /** Read from the tree by the masking reader (docs/masking.md), like role policies. */
   classify: z.unknown().optional(),
   masking: section({

@@ -1,3 +1,4 @@
+import type { ApprovalSettings } from '../approvals/approval-settings.js';
 import type { MaskPolicy } from '../masking/mask-policy.js';
 /** The validated, resolved and frozen configuration every core module receives from main.ts. */
 import type { RolePolicy } from '../policy/policy-types.js';
@@ -40,6 +41,8 @@ export interface RoleConfig {
   readonly policy: RolePolicy;
   /** The role's masking (docs/masking.md); null when it masks nothing. */
   readonly masking: MaskPolicy | null;
+  /** How its held statements are approved (docs/approvals.md). */
+  readonly approval: ApprovalSettings;
 }
 
 /** Someone allowed to search the audit trail over the HTTP API. */
@@ -147,4 +150,14 @@ export interface AirlockConfig {
   };
   /** Who may use the audit search API, by name; empty: the audit API is off. */
   readonly auditors: Readonly<Record<string, AuditorConfig>>;
+  /** Who may approve or deny held statements, by name. */
+  readonly reviewers: Readonly<Record<string, ReviewerConfig>>;
+  /** Webhooks told of every approval request and decision. */
+  readonly notify: readonly NotifyTarget[];
+  readonly approvals: {
+    /** Base URL of this gateway's HTTP API as reviewers reach it (e.g. https://airlock.example.com), or null. */
+    readonly publicUrl: string | null;
+    /** How often a held statement checks the store for decisions made by another process (the CLI). */
+    readonly pollMs: number;
+  };
 }

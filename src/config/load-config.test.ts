@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_APPROVAL_SETTINGS } from '../approvals/approval-settings.js';
 import type { AirlockConfig } from './config-types.js';
 import { ConfigError, loadConfigFile, parseConfigText } from './load-config.js';
 
@@ -159,6 +160,7 @@ auditors:
             readOnly: true,
           },
           masking: null,
+          approval: DEFAULT_APPROVAL_SETTINGS,
         },
       },
       auth: { method: 'password', scramIterations: 10_000 },
@@ -177,6 +179,9 @@ auditors:
       auditors: {
         carol: { name: 'carol', keySha256: createHash('sha256').update('c'.repeat(64)).digest('hex') },
       },
+      reviewers: {},
+      notify: [],
+      approvals: { publicUrl: null, pollMs: 500 },
       masking: { catalogRefreshMs: 30_000 },
     });
   });
@@ -214,6 +219,7 @@ auditors:
         readOnly: true,
       },
       masking: null,
+      approval: DEFAULT_APPROVAL_SETTINGS,
     });
     expect(config.auth).toEqual({ method: 'scram-sha-256', scramIterations: 4096 });
     expect(config.tokens).toEqual({ defaultTtlMs: 900_000, maxTtlMs: 86_400_000, revocationCheckMs: 5000 });
@@ -532,7 +538,7 @@ describe('parseConfigText: bad input', () => {
   it('refuses unknown keys under a role: a typo must not weaken the policy', () => {
     const error = errorFor(MINIMAL.concat('    alow: [{ tables: [public.orders], operations: [select] }]\n'));
     expect(error.message).toBe(
-      'roles.reporting.alow: is not a known key; remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions, mask)',
+      'roles.reporting.alow: is not a known key; remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions, mask, approval)',
     );
   });
 
@@ -850,6 +856,95 @@ describe('role policy', () => {
     expect(errorFor(text).issues.map((issue) => issue.key)).toEqual([
       'roles.reporting.functions[0]',
       'tokens.default_ttl',
+    ]);
+  });
+});
+
+describe('parseConfigText: approvals', () => {
+  const KEY = 'a'.repeat(64);
+
+  it('keeps only the hash of each reviewer key, with the subjects that are that person', () => {
+    const config = parse(
+      withSection(`reviewers:\n  alice:\n    key: \${ALICE_KEY}\n    subjects: [alice@example.com]`),
+      { ALICE_KEY: KEY },
+    );
+    expect(config.reviewers).toEqual({
+      alice: {
+        name: 'alice',
+        keySha256: createHash('sha256').update(KEY).digest('hex'),
+        subjects: ['alice@example.com'],
+      },
+    });
+    expect(JSON.stringify(config)).not.toContain(KEY);
+  });
+
+  it('refuses a short reviewer key and one shared by two reviewers, without quoting them', () => {
+    const short = errorFor(withSection('reviewers:\n  bob: { key: short-key }'));
+    expect(short.message).toContain('reviewers.bob.key: is shorter than 32 characters');
+    expect(short.message).not.toContain('short-key');
+    const shared = errorFor(withSection(`reviewers:\n  a: { key: ${KEY} }\n  b: { key: ${KEY} }`));
+    expect(shared.message).toContain('reviewers.b.key: is the same key as reviewers.a.key');
+    expect(shared.message).not.toContain(KEY);
+  });
+
+  it('reads webhook targets; a JSON receiver needs a secret, Slack does not', () => {
+    const config = parse(
+      withSection(
+        `notify:\n  - { url: https://hooks.example/airlock, secret: ${'s'.repeat(32)} }\n  - { url: https://hooks.slack.com/services/T/B/X, format: slack }`,
+      ),
+    );
+    expect(config.notify).toEqual([
+      { url: 'https://hooks.example/airlock', secret: 's'.repeat(32), format: 'json' },
+      { url: 'https://hooks.slack.com/services/T/B/X', secret: null, format: 'slack' },
+    ]);
+    expect(errorFor(withSection('notify:\n  - { url: https://hooks.example/x }')).message).toContain(
+      'notify[0].secret: is required for format json',
+    );
+  });
+
+  it('refuses a webhook URL that is not http(s) or carries credentials, without quoting it', () => {
+    const ftp = errorFor(withSection('notify:\n  - { url: ftp://hooks.example/x, format: slack }'));
+    expect(ftp.message).toContain('notify[0].url: is not an http(s) URL');
+    const creds = errorFor(
+      withSection('notify:\n  - { url: "https://u:hunter2@hooks.example/x", format: slack }'),
+    );
+    expect(creds.message).toContain('carries a user name or password');
+    expect(creds.message).not.toContain('hunter2');
+  });
+
+  it('reads the approvals section and a role approval block; defaults otherwise', () => {
+    const config = parse(
+      `${MINIMAL}    approval: { timeout: 2m, approvers: 2, scope: run, destructive: allow }\napprovals:\n  public_url: https://airlock.example.com/\n  poll: 100ms\n`,
+    );
+    expect(config.roles.reporting?.approval).toEqual({
+      timeoutMs: 120_000,
+      approvers: 2,
+      scope: 'run',
+      destructive: 'allow',
+    });
+    expect(config.approvals).toEqual({ publicUrl: 'https://airlock.example.com', pollMs: 100 });
+    expect(parse(MINIMAL).roles.reporting?.approval).toEqual(DEFAULT_APPROVAL_SETTINGS);
+  });
+
+  it('refuses approval typos and out-of-range values, naming the key', () => {
+    const error = errorFor(`${MINIMAL}    approval: { timout: 2m, approvers: 0, scope: forever }\n`);
+    expect(error.message).toContain('roles.reporting.approval.timout: is not a known key');
+    expect(error.message).toContain(
+      'roles.reporting.approval.approvers: 0 is not a whole number from 1 to 10',
+    );
+    expect(error.message).toContain('roles.reporting.approval.scope: "forever" is not allowed');
+  });
+
+  it('makes an approve rule without operations cover every write operation', () => {
+    const config = parse(`${MINIMAL}    approve: [{ tables: [public.orders] }]\n`);
+    expect(config.roles.reporting?.policy.approve[0]?.operations).toEqual([
+      'insert',
+      'update',
+      'delete',
+      'truncate',
+      'ddl',
+      'lock',
+      'maintenance',
     ]);
   });
 });

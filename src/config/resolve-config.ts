@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readApprovalSettings } from '../approvals/approval-settings.js';
 import { readClassify, readMaskPolicy } from '../masking/read-mask-policy.js';
 import { resolveRolePolicy } from '../policy/role-policy.js';
 import { AUDITOR_KEY_FIX, auditorKeyProblem, hashAuditorKey } from './auditor-keys.js';
@@ -11,6 +12,8 @@ import type {
   AirlockConfig,
   AuditorConfig,
   AuditSinkConfig,
+  NotifyTarget,
+  ReviewerConfig,
   RoleConfig,
   UpstreamConfig,
   UpstreamTlsMode,
@@ -77,6 +80,9 @@ export function resolveConfig(
     });
   }
   const auditors = resolveAuditors(file.auditors, issues);
+  const reviewers = resolveReviewers(file.reviewers, issues);
+  const notify = resolveNotify(file.notify, issues);
+  const publicUrl = resolvePublicUrl(file.approvals.public_url, issues);
   if (issues.length > 0) return { ok: false, issues };
   const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
   const signingKeyPath = resolve(context.baseDir, signingKey);
@@ -113,6 +119,9 @@ export function resolveConfig(
         sink,
       },
       auditors,
+      reviewers,
+      notify,
+      approvals: { publicUrl, pollMs: file.approvals.poll },
       masking: { catalogRefreshMs: file.masking.catalog_refresh },
     },
   };
@@ -278,7 +287,8 @@ function resolveRoles(
       continue;
     }
     const masking = readMaskPolicy(name, childOf(tree, 'mask'), classify, file.masking.hash_key, issues);
-    roles[name] = { name, upstream, rules, policy: resolved.policy, masking };
+    const approval = readApprovalSettings(name, childOf(tree, 'approval'), issues);
+    roles[name] = { name, upstream, rules, policy: resolved.policy, masking, approval };
   }
   return roles;
 }
@@ -311,6 +321,71 @@ function resolveAuditors(
     auditors[name] = { name, keySha256 };
   }
   return auditors;
+}
+
+/** Checks each reviewer's key and keeps only its hash; a key shared by two reviewers is refused. */
+function resolveReviewers(
+  entries: ConfigFile['reviewers'],
+  issues: ConfigIssue[],
+): Record<string, ReviewerConfig> {
+  const reviewers: Record<string, ReviewerConfig> = Object.create(null);
+  const owners = new Map<string, string>();
+  for (const [name, entry] of Object.entries(entries)) {
+    const key = entry.key ?? '';
+    const problem = auditorKeyProblem(key);
+    if (problem !== undefined) {
+      issues.push({ key: `reviewers.${name}.key`, problem, fix: AUDITOR_KEY_FIX });
+      continue;
+    }
+    const keySha256 = hashAuditorKey(key);
+    const owner = owners.get(keySha256);
+    if (owner !== undefined) {
+      issues.push({
+        key: `reviewers.${name}.key`,
+        problem: `is the same key as reviewers.${owner}.key`,
+        fix: `give each reviewer their own key (${AUDITOR_KEY_FIX})`,
+      });
+      continue;
+    }
+    owners.set(keySha256, name);
+    reviewers[name] = { name, keySha256, subjects: Object.freeze([...entry.subjects]) };
+  }
+  return reviewers;
+}
+
+/** Webhook targets: a JSON receiver must have a secret, so it can tell Airlock's deliveries from forgeries. */
+function resolveNotify(entries: ConfigFile['notify'], issues: ConfigIssue[]): NotifyTarget[] {
+  const targets: NotifyTarget[] = [];
+  entries.forEach((entry, index) => {
+    if (entry.format === 'json' && (entry.secret === null || entry.secret.length < 16)) {
+      issues.push({
+        key: `notify[${index}].secret`,
+        problem: entry.secret === null ? 'is required for format json' : 'is shorter than 16 characters',
+        fix: 'add secret: ${HOOK_SECRET}, e.g. the output of: openssl rand -hex 32 (or format: slack)',
+      });
+      return;
+    }
+    targets.push({ url: entry.url ?? '', secret: entry.secret, format: entry.format });
+  });
+  return targets;
+}
+
+/** `approvals.public_url` without a trailing slash; an http(s) URL with no query or fragment. */
+function resolvePublicUrl(value: string | null, issues: ConfigIssue[]): string | null {
+  if (value === null) return null;
+  const fix = 'write the base URL reviewers use, e.g. https://airlock.example.com';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    issues.push({ key: 'approvals.public_url', problem: 'is not a URL', fix });
+    return null;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '') {
+    issues.push({ key: 'approvals.public_url', problem: 'is not a plain http(s) URL', fix });
+    return null;
+  }
+  return value.replace(/\/+$/, '');
 }
 
 function childOf(node: unknown, key: string): unknown {

@@ -1,5 +1,6 @@
 /** issueToken: validation messages a requester can act on, and a stored verifier that proves the secret. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_APPROVAL_SETTINGS } from '../approvals/approval-settings.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import type { RolePolicy } from '../policy/policy-types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -30,8 +31,22 @@ function testConfig(): AirlockConfig {
       },
     },
     roles: {
-      reader: { name: 'reader', upstream: 'shop', rules: {}, policy: emptyPolicy('reader'), masking: null },
-      writer: { name: 'writer', upstream: 'shop', rules: {}, policy: emptyPolicy('writer'), masking: null },
+      reader: {
+        name: 'reader',
+        upstream: 'shop',
+        rules: {},
+        policy: emptyPolicy('reader'),
+        masking: null,
+        approval: DEFAULT_APPROVAL_SETTINGS,
+      },
+      writer: {
+        name: 'writer',
+        upstream: 'shop',
+        rules: {},
+        policy: emptyPolicy('writer'),
+        masking: null,
+        approval: DEFAULT_APPROVAL_SETTINGS,
+      },
     },
     auth: { method: 'scram-sha-256', scramIterations: 64 },
     tokens: { defaultTtlMs: 15 * MINUTE, maxTtlMs: 24 * 60 * MINUTE, revocationCheckMs: 1000 },
@@ -48,6 +63,9 @@ function testConfig(): AirlockConfig {
       sink: null,
     },
     auditors: {},
+    reviewers: {},
+    notify: [],
+    approvals: { publicUrl: null, pollMs: 500 },
   } satisfies AirlockConfig);
 }
 

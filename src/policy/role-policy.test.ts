@@ -203,7 +203,7 @@ describe('resolveRolePolicy: refusals', () => {
       {
         key: 'roles.reporting.alow',
         problem: 'is not a known key',
-        fix: 'remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions, mask)',
+        fix: 'remove it or fix the spelling (known keys: upstream, search_path, allow, approve, deny, functions, mask, approval)',
       },
       expect.objectContaining({ key: 'roles.reporting.Deny' }),
     ]);

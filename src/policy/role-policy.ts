@@ -25,7 +25,7 @@ export type RolePolicyResolution =
   | { readonly ok: true; readonly policy: RolePolicy }
   | { readonly ok: false; readonly issues: RolePolicyIssue[] };
 
-/** Keys a role may have (`upstream` and `mask` are read by the config loader). */
+/** Keys a role may have (`upstream`, `mask` and `approval` are read by the config loader). */
 export const ROLE_KEYS = [
   'upstream',
   'search_path',
@@ -34,6 +34,7 @@ export const ROLE_KEYS = [
   'deny',
   'functions',
   'mask',
+  'approval',
 ] as const;
 const RULE_KEYS = ['tables', 'operations'] as const;
 const OPERATION_WORDS: readonly string[] = [...TABLE_OPERATIONS, 'all'];
@@ -126,7 +127,7 @@ class PolicyReader {
         }
       }
       const tables = this.tables(own(fields, 'tables'), `${source}.tables`, exampleSchema);
-      const operations = this.operations(own(fields, 'operations'), `${source}.operations`, kind !== 'deny');
+      const operations = this.operations(own(fields, 'operations'), `${source}.operations`, kind);
       rules.push({ source, tables, operations });
     });
     return rules;
@@ -183,11 +184,17 @@ class PolicyReader {
     return tables;
   }
 
-  private operations(value: unknown, key: string, required: boolean): TableOperation[] {
+  /** Required in allow rules; a deny rule without them denies everything, an approve rule every write. */
+  private operations(value: unknown, key: string, kind: RuleKind): TableOperation[] {
     const fix = `use one or more of ${OPERATION_WORDS.join(', ')}`;
     if (value === undefined || value === null) {
-      if (required) this.issue(key, 'is required', `add operations: [select] (${fix})`);
-      return required ? [] : [...TABLE_OPERATIONS];
+      if (kind === 'allow') {
+        this.issue(key, 'is required', `add operations: [select] (${fix})`);
+        return [];
+      }
+      return kind === 'deny'
+        ? [...TABLE_OPERATIONS]
+        : TABLE_OPERATIONS.filter((o) => WRITE_OPERATIONS.has(o));
     }
     const list = this.list(value, key, `write a list, e.g. operations: [select]`);
     if (list === null) return [];
