@@ -15,7 +15,7 @@ import type {
   StatementDecision,
   StatementOutcome,
 } from '../proxy/guard.js';
-import { thenVerdict } from '../proxy/guard.js';
+import { refuseUnapproved, thenVerdict } from '../proxy/guard.js';
 import type { SessionResultMasking } from '../proxy/result-masking.js';
 import type { AuditEventBody, ChainedAuditEvent, JsonValue } from './audit-event.js';
 
@@ -73,7 +73,9 @@ class AuditedSessionGuard implements SessionGuard {
     this.inner.close();
   }
 
-  private recorded(verdict: GuardVerdict, batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
+  private recorded(given: GuardVerdict, batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
+    // The approval guard sits inside this one; a batch still needing approval here has nobody to approve it.
+    const verdict = given.action === 'approve' ? refuseUnapproved(given) : given;
     const statements = verdict.statements ?? fromBatch(verdict, batch);
     if (verdict.action === 'deny') {
       // Nothing runs: the refusal is recorded without holding the agent's answer.

@@ -158,6 +158,7 @@ auditors:
             deny: [],
             functions: [],
             readOnly: true,
+            destructive: 'approve',
           },
           masking: null,
           approval: DEFAULT_APPROVAL_SETTINGS,
@@ -217,6 +218,7 @@ auditors:
         deny: [],
         functions: [],
         readOnly: true,
+        destructive: 'approve',
       },
       masking: null,
       approval: DEFAULT_APPROVAL_SETTINGS,
@@ -824,6 +826,7 @@ describe('role policy', () => {
       functions: [{ schema: 'public', name: 'order_total' }],
       // Updates and deletes that need approval are still writes the session must be able to run.
       readOnly: false,
+      destructive: 'approve',
     });
   });
 

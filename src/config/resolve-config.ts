@@ -281,13 +281,13 @@ function resolveRoles(
     for (const [ruleKey, value] of Object.entries(tree ?? {})) {
       if (ruleKey !== 'upstream') Object.defineProperty(rules, ruleKey, { value, enumerable: true });
     }
-    const resolved = resolveRolePolicy(name, rules);
+    const approval = readApprovalSettings(name, childOf(tree, 'approval'), issues);
+    const resolved = resolveRolePolicy(name, rules, approval.destructive);
     if (!resolved.ok) {
       issues.push(...resolved.issues);
       continue;
     }
     const masking = readMaskPolicy(name, childOf(tree, 'mask'), classify, file.masking.hash_key, issues);
-    const approval = readApprovalSettings(name, childOf(tree, 'approval'), issues);
     roles[name] = { name, upstream, rules, policy: resolved.policy, masking, approval };
   }
   return roles;

@@ -71,7 +71,16 @@ function testConfig(): AirlockConfig {
 
 /** What a role with only `upstream:` resolves to. */
 function emptyPolicy(role: string): RolePolicy {
-  return { role, searchPath: ['public'], allow: [], approve: [], deny: [], functions: [], readOnly: true };
+  return {
+    role,
+    searchPath: ['public'],
+    allow: [],
+    approve: [],
+    deny: [],
+    functions: [],
+    readOnly: true,
+    destructive: 'approve',
+  };
 }
 
 describe('issueToken', () => {

@@ -70,7 +70,13 @@ describe('tricky inputs', () => {
     const result = analyzeSql('select 1; drop table x', ['public']);
     expect(result.ok && result.statements.map(summarize)).toEqual([
       { kind: 'SelectStmt', effect: 'read', accesses: [], functions: [], features: [] },
-      { kind: 'DropStmt', effect: 'ddl', accesses: ['ddl public.x'], functions: [], features: [] },
+      {
+        kind: 'DropStmt',
+        effect: 'ddl',
+        accesses: ['ddl public.x'],
+        functions: [],
+        features: ['destructive(DROP)'],
+      },
     ]);
   });
 
@@ -135,6 +141,7 @@ describe('tricky inputs', () => {
       kind: 'ExplainStmt',
       accesses: ['delete public.t'],
       effect: 'write',
+      features: ['destructive(DELETE without WHERE)'],
     },
     {
       sql: 'with s as (select * from secrets) insert into orders select * from s',
@@ -166,6 +173,7 @@ describe('tricky inputs', () => {
     {
       sql: 'update orders set x = (select ssn from secrets limit 1)',
       accesses: ['update public.orders', 'select public.secrets'],
+      features: ['destructive(UPDATE without WHERE)'],
     },
   ]);
 });
@@ -254,11 +262,13 @@ describe('CTEs', () => {
       sql: 'with x as (delete from t returning *) select * from x',
       accesses: ['delete public.t', 'select public.t'],
       effect: 'write',
+      features: ['destructive(DELETE without WHERE)'],
     },
     {
       sql: 'with x as (update t set a = 1 returning a) select 1',
       accesses: ['update public.t', 'select public.t'],
       effect: 'write',
+      features: ['destructive(UPDATE without WHERE)'],
     },
     { sql: 'with x as (insert into t values (1)) select 1', accesses: ['insert public.t'], effect: 'write' },
     {
@@ -321,8 +331,17 @@ describe('table operations', () => {
       accesses: ['update public.t', 'select public.u', 'select public.v'],
       effect: 'write',
     },
-    { sql: 'update t set a = 1 returning *', accesses: ['update public.t', 'select public.t'] },
-    { sql: 'delete from t', accesses: ['delete public.t'], effect: 'write' },
+    {
+      sql: 'update t set a = 1 returning *',
+      accesses: ['update public.t', 'select public.t'],
+      features: ['destructive(UPDATE without WHERE)'],
+    },
+    {
+      sql: 'delete from t',
+      accesses: ['delete public.t'],
+      effect: 'write',
+      features: ['destructive(DELETE without WHERE)'],
+    },
     {
       sql: 'delete from t using u where t.id = u.id returning t.id',
       accesses: ['delete public.t', 'select public.t', 'select public.u'],
@@ -342,7 +361,12 @@ describe('table operations', () => {
       sql: 'merge into t using (select * from s) src on t.id = src.id when not matched by source then do nothing',
       accesses: ['select public.s'],
     },
-    { sql: 'truncate a, s.b', accesses: ['truncate public.a', 'truncate s.b'], effect: 'write' },
+    {
+      sql: 'truncate a, s.b',
+      accesses: ['truncate public.a', 'truncate s.b'],
+      effect: 'write',
+      features: ['destructive(TRUNCATE)'],
+    },
     {
       sql: 'lock table a, b in exclusive mode',
       accesses: ['lock public.a', 'lock public.b'],
@@ -401,10 +425,12 @@ describe('table operations', () => {
     {
       sql: 'alter table t alter column a add generated always as identity (sequence name s2)',
       accesses: ['ddl public.t', 'ddl public.s2'],
+      features: ['destructive(ALTER)'],
     },
     {
       sql: 'alter table t add constraint fk foreign key (a) references secrets (id)',
       accesses: ['ddl public.t', 'ddl public.secrets', 'select public.secrets'],
+      features: ['destructive(ALTER)'],
     },
     {
       sql: 'create table x (like secrets including all)',
@@ -427,18 +453,44 @@ describe('table operations', () => {
       accesses: ['ddl public.t'],
       functions: ['public.f', 'public.g'],
       effect: 'ddl',
+      features: ['destructive(ALTER)'],
     },
-    { sql: 'alter table p attach partition c for values in (1)', accesses: ['ddl public.p', 'ddl public.c'] },
-    { sql: 'alter table t inherit p', accesses: ['ddl public.t', 'ddl public.p'] },
-    { sql: 'alter table t rename to u', accesses: ['ddl public.t', 'ddl public.u'] },
+    {
+      sql: 'alter table p attach partition c for values in (1)',
+      accesses: ['ddl public.p', 'ddl public.c'],
+      features: ['destructive(ALTER)'],
+    },
+    {
+      sql: 'alter table t inherit p',
+      accesses: ['ddl public.t', 'ddl public.p'],
+      features: ['destructive(ALTER)'],
+    },
+    {
+      sql: 'alter table t rename to u',
+      accesses: ['ddl public.t', 'ddl public.u'],
+      features: ['destructive(ALTER)'],
+    },
     { sql: 'alter table t rename column a to b', accesses: ['ddl public.t'] },
-    { sql: 'alter index i rename to j', accesses: ['ddl public.i', 'ddl public.j'] },
+    {
+      sql: 'alter index i rename to j',
+      accesses: ['ddl public.i', 'ddl public.j'],
+      features: ['destructive(ALTER)'],
+    },
     { sql: 'alter table t set schema s', accesses: ['ddl public.t', 'ddl s.t'] },
-    { sql: 'alter table t disable row level security', accesses: ['ddl public.t'] },
-    { sql: 'drop table a, s.b', accesses: ['ddl public.a', 'ddl s.b'], effect: 'ddl' },
-    { sql: 'drop index i', accesses: ['ddl public.i'] },
-    { sql: 'drop view if exists v cascade', accesses: ['ddl public.v'] },
-    { sql: 'drop materialized view m', accesses: ['ddl public.m'] },
+    {
+      sql: 'alter table t disable row level security',
+      accesses: ['ddl public.t'],
+      features: ['destructive(ALTER)'],
+    },
+    {
+      sql: 'drop table a, s.b',
+      accesses: ['ddl public.a', 'ddl s.b'],
+      effect: 'ddl',
+      features: ['destructive(DROP)'],
+    },
+    { sql: 'drop index i', accesses: ['ddl public.i'], features: ['destructive(DROP)'] },
+    { sql: 'drop view if exists v cascade', accesses: ['ddl public.v'], features: ['destructive(DROP)'] },
+    { sql: 'drop materialized view m', accesses: ['ddl public.m'], features: ['destructive(DROP)'] },
     { sql: "comment on table t is 'x'", accesses: ['ddl public.t'], effect: 'ddl' },
     { sql: "comment on column s.t.c is 'x'", accesses: ['ddl s.t'] },
     { sql: 'vacuum t', accesses: ['maintenance public.t'], effect: 'utility' },
@@ -468,6 +520,7 @@ describe('COPY', () => {
       sql: 'copy (delete from t returning *) to stdout',
       accesses: ['delete public.t', 'select public.t'],
       effect: 'write',
+      features: ['destructive(DELETE without WHERE)'],
     },
     { sql: 'copy t from stdin where a > f()', accesses: ['insert public.t'], functions: ['public.f'] },
     {
@@ -521,11 +574,17 @@ describe('functions everywhere', () => {
     },
     { sql: 'values (f())', functions: ['public.f'] },
     { sql: 'insert into t values (f(), default)', accesses: ['insert public.t'], functions: ['public.f'] },
-    { sql: 'update t set a = f()', accesses: ['update public.t'], functions: ['public.f'] },
+    {
+      sql: 'update t set a = f()',
+      accesses: ['update public.t'],
+      functions: ['public.f'],
+      features: ['destructive(UPDATE without WHERE)'],
+    },
     {
       sql: 'delete from t returning f(a)',
       accesses: ['delete public.t', 'select public.t'],
       functions: ['public.f'],
+      features: ['destructive(DELETE without WHERE)'],
     },
     { sql: 'select case when f() then g() else h() end', functions: ['public.f', 'public.g', 'public.h'] },
     {
@@ -672,7 +731,7 @@ describe('session, routine and cursor statements', () => {
     },
     {
       sql: 'prepare q as delete from t',
-      features: ['prepare(q)'],
+      features: ['prepare(q)', 'destructive(DELETE without WHERE)'],
       accesses: ['delete public.t'],
       effect: 'write',
     },
@@ -714,6 +773,7 @@ describe('session, routine and cursor statements', () => {
       sql: 'explain (analyze, buffers, format json) update t set a = 1',
       accesses: ['update public.t'],
       effect: 'write',
+      features: ['destructive(UPDATE without WHERE)'],
     },
     { sql: 'explain execute p(1)', features: ['execute(p)'] },
     {
@@ -750,7 +810,7 @@ describe('privilege, server administration and other DDL', () => {
     {
       sql: 'alter table t owner to agent',
       accesses: ['ddl public.t'],
-      features: ['privilege(owner to)'],
+      features: ['privilege(owner to)', 'destructive(ALTER)'],
       effect: 'privilege',
     },
     { sql: 'alter function f() owner to agent', features: ['privilege(owner to)'] },

@@ -71,6 +71,14 @@ export function decideFeature(feature: StatementFeature, policy: RolePolicy): Po
         rule: 'fail-closed',
         hint: 'PREPARE the statement in this session first; only statements prepared here can be executed.',
       };
+    case 'destructive':
+      if (policy.destructive === 'allow') return ALLOW;
+      return {
+        action: 'approve',
+        reason: `${feature.detail ?? 'a destructive statement'} needs human approval`,
+        rule: `roles.${policy.role}.approval.destructive`,
+        hint: `A reviewer must approve it; roles.${policy.role}.approval.destructive: allow lifts this for the role.`,
+      };
     case 'call':
     case 'prepare':
     case 'deallocate':

@@ -149,19 +149,41 @@ describe.each(FIXTURE_ROLES)('corpus: policy guard session (%s)', (role) => {
       ).toEqual([[c.sql, 'allow']]);
       return;
     }
+    const known = new Set((c.setup ?? []).flatMap((statement) => preparedNames(statement, role)));
+    const newNames = preparedNames(c.sql, role).filter((name) => !known.has(name));
+    if (c.expect === 'approve') {
+      expect(verdict.action, context).toBe('approve');
+      if (verdict.action !== 'approve') return;
+      expect(
+        verdict.statements?.map((s) => [s.sql, s.decision]),
+        context,
+      ).toEqual([[c.sql, 'approve']]);
+      if (c.refuses !== undefined) expect(verdict.approval.reason, context).toMatch(c.refuses);
+      expect(verdict.approval.hint.length, context).toBeGreaterThan(0);
+      // A held message changes nothing in the session until it is approved; then its PREPAREs count.
+      for (const name of newNames) {
+        expect(checkSimple(session, `execute ${name}`).action, `EXECUTE ${name} while held`).toBe('deny');
+      }
+      verdict.approval.onApproved?.();
+      for (const name of newNames) {
+        expect(checkSimple(session, `execute ${name}`).action, `EXECUTE ${name} once approved`).not.toBe(
+          'deny',
+        );
+      }
+      session.close();
+      return;
+    }
     expect(verdict.action, context).toBe('deny');
     if (verdict.action !== 'deny') return;
     expect(
       verdict.statements?.map((s) => [s.sql, s.decision]),
       context,
-    ).toEqual([[c.sql, c.expect === 'approve' ? 'approve' : 'deny']]);
+    ).toEqual([[c.sql, 'deny']]);
     expect(verdict.message, context).toMatch(/^airlock policy: /);
     if (c.refuses !== undefined) expect(verdict.message, context).toMatch(c.refuses);
-    if (c.expect === 'approve') expect(verdict.message, context).toMatch(/approval.*not available yet/i);
     expect(verdict.hint.length, context).toBeGreaterThan(0);
     // A refused message changes nothing in the session: a name it PREPAREd is still unknown afterwards.
-    const known = new Set((c.setup ?? []).flatMap((statement) => preparedNames(statement, role)));
-    for (const feature of preparedNames(c.sql, role).filter((name) => !known.has(name))) {
+    for (const feature of newNames) {
       const execute = checkSimple(session, `execute ${feature}`);
       expect(execute.action, `EXECUTE ${feature} after the refused message`).toBe('deny');
     }
@@ -176,7 +198,8 @@ describe.each(FIXTURE_ROLES)('corpus: policy guard session (%s)', (role) => {
     const simple = checkSimple(openSession(role), c.sql);
     const session = openSession(role);
     const parsed = check(session, { sql: c.sql, via: 'parse' });
-    expect(parsed.action).toBe(simple.action);
+    // A Parse runs nothing: a statement needing approval is held at its Execute, not at its Parse.
+    expect(parsed.action).toBe(simple.action === 'approve' ? 'allow' : simple.action);
     if (parsed.action === 'deny' && simple.action === 'deny') {
       expect(parsed.message).toBe(simple.message);
       expect(parsed.statements?.map((s) => s.via)).toEqual(['parse']);

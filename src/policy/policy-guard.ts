@@ -68,6 +68,8 @@ class PolicySessionGuard implements SessionGuard {
     // batch is allowed (a refused message runs nothing).
     const prepared = new PreparedNames(this.prepared);
     let running: StatementDecision[] | undefined;
+    // The first statement needing approval; the rest of the batch is still judged (a deny wins).
+    let approval: { reason: string; rule: string; hint: string } | undefined;
     for (const statement of batch.statements) {
       if (statement.via === 'execute' && statement.sql === '') {
         return deny(
@@ -82,23 +84,36 @@ class PolicySessionGuard implements SessionGuard {
       const resolved = prepared.resolve(analysis, statement.via !== 'parse', statement.sql);
       const decision = decideAnalysis(resolved, this.policy);
       const summary = this.summaries.summarize(resolved);
-      if (decision.action !== 'allow') {
+      if (decision.action === 'deny') {
         return toVerdict(decision, [decided(statement, decision.action, [decision.rule], summary)]);
       }
-      // A Parse prepares; what runs is recorded at its Execute.
-      if (statement.via !== 'parse') {
-        running ??= [];
+      // A Parse prepares and runs nothing: a statement needing approval is held at its Execute.
+      if (statement.via === 'parse') continue;
+      running ??= [];
+      if (decision.action === 'approve') {
+        approval ??= { reason: decision.reason, rule: decision.rule, hint: decision.hint };
+        running.push(decided(statement, 'approve', [decision.rule], summary));
+      } else {
         running.push(decided(statement, 'allow', summary.allowedBy, summary));
       }
     }
-    prepared.commit();
     const namesChanged = prepared.nameChanges.length > 0 ? prepared.nameChanges : undefined;
-    if (running === undefined && namesChanged === undefined) return ALLOW;
-    return {
-      action: 'allow',
+    const batchFacts = {
       ...(running === undefined ? {} : { statements: running }),
       ...(namesChanged === undefined ? {} : { namesChanged }),
     };
+    if (approval !== undefined) {
+      const { reason, rule, hint } = approval;
+      // PREPARE/DEALLOCATE in a held batch take effect only if it is approved and runs.
+      return {
+        action: 'approve',
+        approval: { reason, rule, hint, onApproved: () => prepared.commit() },
+        ...batchFacts,
+      };
+    }
+    prepared.commit();
+    if (running === undefined && namesChanged === undefined) return ALLOW;
+    return { action: 'allow', ...batchFacts };
   }
 
   close(): void {
@@ -194,14 +209,6 @@ function toVerdict(
   decision: Exclude<PolicyDecision, { action: 'allow' }>,
   statements: readonly StatementDecision[],
 ): GuardVerdict {
-  if (decision.action === 'approve') {
-    return deny(
-      `${decision.reason}; human approval is not available yet, so it is refused`,
-      decision.rule,
-      'Ask an operator to run it, or to change the role if agents should do it unattended.',
-      statements,
-    );
-  }
   return deny(decision.reason, decision.rule, decision.hint, statements);
 }
 

@@ -94,7 +94,12 @@ export interface StatementFeature {
     /** DDL on something that is not a table-like relation (function, type, schema, trigger, …). */
     | 'non-table-ddl'
     /** DISCARD (ALL/PLANS/SEQUENCES/TEMP). */
-    | 'discard';
+    | 'discard'
+    /**
+     * Destroys or rewrites data wholesale: DELETE/UPDATE without WHERE, TRUNCATE, DROP or ALTER of a
+     * table-like relation; detail says which. Needs approval unless the role sets destructive: allow.
+     */
+    | 'destructive';
   readonly detail?: string;
 }
 
@@ -146,6 +151,8 @@ export interface RolePolicy {
   readonly functions: readonly QualifiedName[];
   /** True when no allow or approve rule grants a write operation: sessions start read-only. */
   readonly readOnly: boolean;
+  /** `roles.<role>.approval.destructive`: whether destructive statements need approval (default) or follow the allow rules. */
+  readonly destructive: 'approve' | 'allow';
 }
 
 /** The decision for one statement or a whole message. */

@@ -31,6 +31,7 @@ describe('resolveRolePolicy: a valid role', () => {
       deny: [],
       functions: [],
       readOnly: true,
+      destructive: 'approve',
     });
   });
 

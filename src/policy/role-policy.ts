@@ -46,6 +46,7 @@ type RuleKind = 'allow' | 'approve' | 'deny';
 export function resolveRolePolicy(
   role: string,
   rules: Readonly<Record<string, unknown>>,
+  destructive: RolePolicy['destructive'] = 'approve',
 ): RolePolicyResolution {
   const base = `roles.${role}`;
   const issues: RolePolicyIssue[] = [];
@@ -69,7 +70,7 @@ export function resolveRolePolicy(
   const readOnly = ![...allow, ...approve].some((rule) =>
     rule.operations.some((operation) => WRITE_OPERATIONS.has(operation)),
   );
-  return { ok: true, policy: { role, searchPath, allow, approve, deny, functions, readOnly } };
+  return { ok: true, policy: { role, searchPath, allow, approve, deny, functions, readOnly, destructive } };
 }
 
 /** Collects issues while reading; each method returns a usable (possibly empty) value either way. */

@@ -51,6 +51,8 @@ export interface StatementDecision {
   readonly rules: readonly string[];
   readonly accesses: readonly TableAccess[];
   readonly params?: readonly (string | null)[];
+  /** The approval request a reviewer approved it under (decision `approve`). */
+  readonly approvalId?: string;
 }
 
 /** How one statement sent upstream ended, in the order the upstream answered. */
@@ -77,16 +79,33 @@ export type PreparedNameChange =
   | { readonly change: 'deallocate'; readonly name: string }
   | { readonly change: 'deallocate-all' };
 
+/** What the statements of an allowed (or approvable) batch carry to the relay and the audit. */
+interface RunningBatch {
+  /** SQL-level changes to prepared-statement names the batch makes once it runs. */
+  readonly namesChanged?: readonly PreparedNameChange[];
+  /** The statements of the batch that run upstream (a Parse alone runs nothing). */
+  readonly statements?: readonly StatementDecision[];
+  /** Called once with the upstream's answers, when the batch's ReadyForQuery has arrived. */
+  readonly finished?: (result: BatchResult) => void;
+}
+
+/** Why a batch needs a person's approval, from the policy rule that said so. */
+export interface ApprovalNeed {
+  /** What needs approval and by which rule, e.g. `"delete" on public.orders requires human approval (…)`. */
+  readonly reason: string;
+  readonly rule: string;
+  readonly hint: string;
+  /** Called when the batch is approved and about to run (the session's SQL-level names take effect). */
+  readonly onApproved?: () => void;
+}
+
 export type GuardVerdict =
-  | {
-      readonly action: 'allow';
-      /** SQL-level changes to prepared-statement names the batch makes once it runs. */
-      readonly namesChanged?: readonly PreparedNameChange[];
-      /** The statements of the batch that run upstream (a Parse alone runs nothing). */
-      readonly statements?: readonly StatementDecision[];
-      /** Called once with the upstream's answers, when the batch's ReadyForQuery has arrived. */
-      readonly finished?: (result: BatchResult) => void;
-    }
+  | ({ readonly action: 'allow' } & RunningBatch)
+  /**
+   * The batch may run once a person approves it (docs/approvals.md). Only the approval guard turns this
+   * into `allow`; anything else that meets it refuses the batch (fail closed, see refuseUnapproved).
+   */
+  | ({ readonly action: 'approve'; readonly approval: ApprovalNeed } & RunningBatch)
   | {
       readonly action: 'deny';
       /** What was refused and by which rule, shown to the agent. */
@@ -125,6 +144,23 @@ export function thenVerdict(
   next: (verdict: GuardVerdict) => GuardVerdict | Promise<GuardVerdict>,
 ): GuardVerdict | Promise<GuardVerdict> {
   return verdict instanceof Promise ? verdict.then(next) : next(verdict);
+}
+
+/** A verdict under which the batch runs, now or once approved. */
+export type RunningVerdict = Exclude<GuardVerdict, { readonly action: 'deny' }>;
+
+/** A verdict that still needs approval where no approval service can give it: refused, saying why. */
+export function refuseUnapproved(
+  verdict: GuardVerdict & { action: 'approve' },
+): GuardVerdict & { action: 'deny' } {
+  return {
+    action: 'deny',
+    message: `airlock policy: ${verdict.approval.reason}; this gateway has no approval service, so it is refused`,
+    hint: verdict.approval.hint,
+    ...(verdict.statements === undefined
+      ? {}
+      : { statements: verdict.statements.map((s) => ({ ...s, decision: 'deny' as const })) }),
+  };
 }
 
 const ALLOW: GuardVerdict = Object.freeze({ action: 'allow' });

@@ -97,7 +97,7 @@ function expectRefusal(c: CorpusCase, outcome: Outcome): void {
   expect(outcome.error.code, context).toBe('42501');
   expect(outcome.error.message, context).toMatch(/^airlock policy: /);
   if (c.refuses !== undefined) expect(outcome.error.message, context).toMatch(c.refuses);
-  if (c.expect === 'approve') expect(outcome.error.message, context).toMatch(/approval.*not available yet/i);
+  if (c.expect === 'approve') expect(outcome.error.message, context).toMatch(/no approval service/i);
   expect(outcome.error.hint ?? '', context).not.toBe('');
 }
 

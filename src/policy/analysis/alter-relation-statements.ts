@@ -50,6 +50,7 @@ function classifyAlterTable(ctx: FactsCollector, alter: ParseNode): void {
     unclassified(`unsupported ALTER of ${objectType ?? 'an unknown object'}`);
   }
   ctx.raiseEffect('ddl');
+  ctx.addFeature('destructive', 'ALTER');
   recordRelation(ctx, relationField(alter, 'relation', 'ALTER TABLE'), 'ddl');
   for (const command of listField(alter, 'cmds')) {
     if (!isObject(command) || wrappedKind(command) !== 'AlterTableCmd')
@@ -89,6 +90,7 @@ function classifyRename(ctx: FactsCollector, rename: ParseNode): void {
   const relation = objectField(rename, 'relation');
   if (TABLE_LIKE_OBJECT_TYPES.has(renameType)) {
     ctx.raiseEffect('ddl');
+    ctx.addFeature('destructive', 'ALTER');
     const newName = stringField(rename, 'newname') ?? unclassified('RENAME without a new name');
     for (const old of recordRelation(ctx, relationField(rename, 'relation', 'RENAME'), 'ddl')) {
       ctx.addAccess({ schema: old.schema, name: newName }, 'ddl');

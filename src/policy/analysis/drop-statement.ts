@@ -9,6 +9,7 @@ function classifyDrop(ctx: FactsCollector, drop: ParseNode): void {
   const objectType = stringField(drop, 'removeType') ?? '';
   ctx.raiseEffect('ddl');
   if (TABLE_LIKE_OBJECT_TYPES.has(objectType)) {
+    ctx.addFeature('destructive', 'DROP');
     // DROP INDEX i names the index as a relation.
     for (const object of listField(drop, 'objects')) recordRelationPartsDdl(ctx, nameParts(object));
   } else if (TABLE_ATTACHED_OBJECT_TYPES.has(objectType)) {

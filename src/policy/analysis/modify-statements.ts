@@ -70,6 +70,7 @@ export function walkUpdateStmt(
 ): void {
   const scope = scopeAfterWith(ctx, update, outerScope);
   const targets = recordTarget(ctx, update, 'update');
+  if (update.whereClause === undefined) ctx.addFeature('destructive', 'UPDATE without WHERE');
   walkReturning(ctx, update, targets, scope);
   walkFields(ctx, 'UpdateStmt', update, scope, UPDATE_DELETE_HANDLED);
 }
@@ -82,6 +83,7 @@ export function walkDeleteStmt(
 ): void {
   const scope = scopeAfterWith(ctx, remove, outerScope);
   const targets = recordTarget(ctx, remove, 'delete');
+  if (remove.whereClause === undefined) ctx.addFeature('destructive', 'DELETE without WHERE');
   walkReturning(ctx, remove, targets, scope);
   walkFields(ctx, 'DeleteStmt', remove, scope, UPDATE_DELETE_HANDLED);
 }

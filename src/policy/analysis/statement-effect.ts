@@ -59,6 +59,7 @@ const FEATURE_EFFECT: Readonly<Record<StatementFeature['feature'], StatementEffe
   'server-admin': 'utility',
   'non-table-ddl': 'ddl',
   discard: 'session',
+  destructive: 'write',
 };
 
 /** The effect a statement feature implies. */

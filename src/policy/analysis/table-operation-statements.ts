@@ -70,7 +70,10 @@ function classifyReindex(ctx: FactsCollector, reindex: ParseNode): void {
 
 /** TRUNCATE, LOCK, VACUUM/ANALYZE, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW. */
 export const TABLE_OPERATION_STATEMENT_HANDLERS: StatementHandlers = {
-  TruncateStmt: (ctx, truncate) => recordEach(ctx, listField(truncate, 'relations'), 'truncate'),
+  TruncateStmt: (ctx, truncate) => {
+    ctx.addFeature('destructive', 'TRUNCATE');
+    recordEach(ctx, listField(truncate, 'relations'), 'truncate');
+  },
   LockStmt: (ctx, lock) => recordEach(ctx, listField(lock, 'relations'), 'lock'),
   VacuumStmt: classifyVacuum,
   ClusterStmt: maintenanceOf('cluster'),

@@ -14,6 +14,7 @@ import type {
   Guard,
   GuardBatch,
   GuardVerdict,
+  RunningVerdict,
   SessionGuard,
   SessionIdentity,
   StatementDecision,
@@ -102,7 +103,8 @@ class MaskingSessionGuard implements SessionGuard {
   }
 
   private afterInner(verdict: GuardVerdict, batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
-    if (verdict.action !== 'allow') return verdict;
+    // Checked before a batch is held for approval too: a reviewer never approves what masking refuses.
+    if (verdict.action === 'deny') return verdict;
     const texts = [
       ...new Set(batch.statements.map((statement) => statement.sql).filter((sql) => sql !== '')),
     ];
@@ -112,10 +114,7 @@ class MaskingSessionGuard implements SessionGuard {
     return this.fetchThenJudge(withDdl, texts);
   }
 
-  private async fetchThenJudge(
-    verdict: GuardVerdict & { action: 'allow' },
-    texts: readonly string[],
-  ): Promise<GuardVerdict> {
+  private async fetchThenJudge(verdict: RunningVerdict, texts: readonly string[]): Promise<GuardVerdict> {
     try {
       for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
         const wanted = texts.flatMap((sql) => this.resultMasking.relationsToFetch(sql));
@@ -136,7 +135,7 @@ class MaskingSessionGuard implements SessionGuard {
     return this.judged(verdict, texts);
   }
 
-  private judged(verdict: GuardVerdict & { action: 'allow' }, texts: readonly string[]): GuardVerdict {
+  private judged(verdict: RunningVerdict, texts: readonly string[]): GuardVerdict {
     for (const sql of texts) {
       const refusal = this.resultMasking.check(sql);
       if (refusal !== undefined) return refuse(this.withRecordedParams(verdict), refusal);
@@ -145,7 +144,7 @@ class MaskingSessionGuard implements SessionGuard {
   }
 
   /** Bound values bound to masked columns, or holding personal data, are recorded masked. */
-  private withRecordedParams<V extends GuardVerdict & { action: 'allow' }>(verdict: V): V {
+  private withRecordedParams<V extends RunningVerdict>(verdict: V): V {
     const statements = verdict.statements;
     if (statements === undefined || !statements.some((statement) => statement.params !== undefined))
       return verdict;
@@ -160,9 +159,7 @@ class MaskingSessionGuard implements SessionGuard {
   }
 
   /** DDL changes what names and columns mean: forget the catalog now and once the batch has run. */
-  private clearingCatalogWhenFinished(
-    verdict: GuardVerdict & { action: 'allow' },
-  ): GuardVerdict & { action: 'allow' } {
+  private clearingCatalogWhenFinished(verdict: RunningVerdict): RunningVerdict {
     const cache = this.catalog.cache;
     cache.clear();
     const finished = verdict.finished;
@@ -182,11 +179,7 @@ function changesCatalog(statements: readonly StatementDecision[] | undefined): b
   );
 }
 
-function refuse(
-  verdict: GuardVerdict & { action: 'allow' },
-  refusal: MaskingRefusal,
-  sqlState?: string,
-): GuardVerdict {
+function refuse(verdict: RunningVerdict, refusal: MaskingRefusal, sqlState?: string): GuardVerdict {
   return {
     action: 'deny',
     message: refusal.message,

@@ -25,6 +25,7 @@ import type {
   SessionIdentity,
   StatementOutcome,
 } from '../guard.js';
+import { refuseUnapproved } from '../guard.js';
 import { CopyInWindow } from './copy-in-window.js';
 import { ResultMasker } from './result-masker.js';
 import { StatementTracker } from './statement-tracker.js';
@@ -362,7 +363,9 @@ export class PostgresRelay {
     );
   }
 
-  private apply(verdict: GuardVerdict, frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
+  private apply(given: GuardVerdict, frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
+    // Only the approval guard can hold a batch for a person; without one, needing approval is a refusal.
+    const verdict = given.action === 'approve' ? refuseUnapproved(given) : given;
     this.copyIn.decided(statements, verdict.action === 'allow');
     if (verdict.action === 'allow') {
       this.tracker.commit();
