@@ -6,6 +6,8 @@
 import tls from 'node:tls';
 import { type ServerType, serve } from '@hono/node-server';
 import { createHttpApi } from './api/http-api.js';
+import { approvalGuard } from './approvals/approval-guard.js';
+import { openApprovals } from './approvals/open-approvals.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { auditedGuard } from './audit/audited-guard.js';
 import { openAuditShipper } from './audit/open-audit-shipper.js';
@@ -63,13 +65,27 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   await loadSqlParser();
   const tlsContext =
     config.tls === null ? null : tls.createSecureContext({ cert: config.tls.cert, key: config.tls.key });
-  // Masking sits inside audit: a statement refused for masking reasons is recorded as refused.
+  // Masking sits inside approvals (a reviewer never approves what masking refuses), both inside audit:
+  // what is refused is recorded as refused, what runs after approval is recorded with its approval id.
   const masking = maskingGuard(deps.guard ?? createPolicyGuard(config), config);
+  // Approvals need the audit trail (requests and decisions are evidence); without it, needing one refuses.
+  const approvals =
+    deps.audit === undefined ? null : openApprovals({ config, store, audit: deps.audit, logger, now });
+  if (approvals !== null) {
+    const abandoned = await approvals.coordinator.abandonLeftovers();
+    if (abandoned > 0)
+      logger.warn({ abandoned }, 'approval requests left pending by a restart were abandoned');
+  }
   const guard =
-    deps.audit === undefined
+    deps.audit === undefined || approvals === null
       ? masking
-      : auditedGuard(masking, deps.audit, (error, event, sessionId) =>
-          logger.error({ err: String(error), event, sessionId }, 'audit event could not be recorded'),
+      : auditedGuard(
+          approvalGuard(masking, approvals.coordinator, config, (error, sessionId) =>
+            logger.error({ err: String(error), sessionId }, 'approval request could not be recorded'),
+          ),
+          deps.audit,
+          (error, event, sessionId) =>
+            logger.error({ err: String(error), event, sessionId }, 'audit event could not be recorded'),
         );
   const engine = new PostgresEngine({
     config,
@@ -174,6 +190,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         }
       }
       masking.close();
+      await approvals?.close();
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
       try {

@@ -6,6 +6,7 @@
  */
 
 import type {
+  BatchContext,
   BatchResult,
   Guard,
   GuardBatch,
@@ -65,8 +66,8 @@ class AuditedSessionGuard implements SessionGuard {
     };
   }
 
-  checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
-    return thenVerdict(this.inner.checkBatch(batch), (verdict) => this.recorded(verdict, batch));
+  checkBatch(batch: GuardBatch, context?: BatchContext): GuardVerdict | Promise<GuardVerdict> {
+    return thenVerdict(this.inner.checkBatch(batch, context), (verdict) => this.recorded(verdict, batch));
   }
 
   close(): void {
@@ -138,6 +139,7 @@ class AuditedSessionGuard implements SessionGuard {
       accesses: statement.accesses.map((a) => ({ table: a.table, operation: a.operation })),
     };
     if (statement.params !== undefined) what.params = [...statement.params];
+    if (statement.approvalId !== undefined) what.approvalId = statement.approvalId;
     if (sqlState !== undefined) what.sqlState = sqlState;
     return { kind: 'statement.decided', ...this.context, what };
   }

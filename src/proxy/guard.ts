@@ -118,6 +118,27 @@ export type GuardVerdict =
       readonly statements?: readonly StatementDecision[];
     };
 
+/** Why a batch that waits for its verdict is given up by the agent's side. */
+export type WithdrawReason = 'cancelled' | 'disconnected' | 'session-ended';
+
+/** A message for the agent while its batch waits (a NoticeResponse in PostgreSQL). */
+export interface GuardNotice {
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+}
+
+/** What the session offers a guard that keeps a batch waiting (approvals): talk to the agent, hear it leave. */
+export interface BatchContext {
+  /** Sends the agent `notice` now (at the next message boundary), while the batch waits. */
+  notice(notice: GuardNotice): void;
+  /**
+   * Calls `listener` once if, before the verdict, the agent cancels the batch (CancelRequest), disconnects,
+   * or the session ends; returns a function that removes the listener.
+   */
+  onWithdrawn(listener: (why: WithdrawReason) => void): () => void;
+}
+
 /** The guard of one session: decides each batch, may keep per-session state (e.g. SQL PREPARE names). */
 export interface SessionGuard {
   /** The session's result masking, when its role masks anything; the engine applies it to every result. */
@@ -128,7 +149,7 @@ export interface SessionGuard {
    */
   readonly upstreamParameters: Readonly<Record<string, string>>;
   /** Decides whether a batch may run. May answer synchronously (hot path) or asynchronously (approvals). */
-  checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict>;
+  checkBatch(batch: GuardBatch, context?: BatchContext): GuardVerdict | Promise<GuardVerdict>;
   /** The session ended. */
   close(): void;
 }

@@ -1,14 +1,18 @@
 /** Store on an embedded SQLite file (better-sqlite3): the default for a single gateway and its CLI. */
 import { type FileHandle, open as openFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
+import type { ApprovalRequest } from '../approvals/approval-types.js';
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
 import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
+import { migrateApprovals, SqliteApprovals } from './sqlite-approvals.js';
 import { type AuditSearchRow, buildAuditSearchQuery } from './sqlite-audit-search.js';
 import type {
+  ApprovalChange,
   AuditAppend,
   AuditHead,
+  ListApprovalsQuery,
   ListTokensOptions,
   ReadAuditOptions,
   Store,
@@ -71,6 +75,7 @@ const MIGRATIONS: readonly ((db: Db) => void)[] = [
       CREATE INDEX audit_events_session_id ON audit_events (json_extract(body, '$.where.sessionId'), at_ms);
     `);
   },
+  migrateApprovals,
 ];
 
 interface TokenRow {
@@ -106,6 +111,7 @@ export class SqliteStore implements Store {
   readonly #auditCheckpointSeq: Database.Statement<[string], { seq: number | null }>;
   readonly #insertAuditEvent: Database.Statement<[string, number, number, string, string]>;
   readonly #insertAuditCheckpoint: Database.Statement<[string, number, string]>;
+  readonly #approvals: SqliteApprovals;
 
   /**
    * `synchronous`: 'full' (default) fsyncs every commit before it returns, so an audit event
@@ -131,6 +137,7 @@ export class SqliteStore implements Store {
       this.#db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(options.walAutocheckpointPages))}`);
     }
     migrate(this.#db);
+    this.#approvals = new SqliteApprovals(this.#db);
 
     this.#insert = this.#db.prepare(`
       INSERT INTO tokens (token_id, role, upstream, subject, reason, run_id, issued_at, expires_at, revoked_at,
@@ -162,6 +169,41 @@ export class SqliteStore implements Store {
     this.#insertAuditCheckpoint = this.#db.prepare(
       'INSERT INTO audit_checkpoints (instance, seq, body) VALUES (?, ?, ?)',
     );
+  }
+
+  async insertApproval(request: ApprovalRequest): Promise<void> {
+    this.#approvals.insert(request);
+  }
+
+  async getApproval(id: string): Promise<ApprovalRequest | undefined> {
+    return this.#approvals.get(id);
+  }
+
+  async getApprovals(ids: readonly string[]): Promise<ApprovalRequest[]> {
+    return this.#approvals.getMany(ids);
+  }
+
+  async listApprovals(query: ListApprovalsQuery = {}): Promise<ApprovalRequest[]> {
+    return this.#approvals.list(query);
+  }
+
+  async updateApproval<T>(
+    id: string,
+    change: (request: ApprovalRequest) => ApprovalChange<T>,
+  ): Promise<T | undefined> {
+    return this.#approvals.update(id, change);
+  }
+
+  async abandonPendingApprovals(instance: string, at: number, outcome: string): Promise<ApprovalRequest[]> {
+    return this.#approvals.abandonPending(instance, at, outcome);
+  }
+
+  async findApprovedInRun(
+    runId: string,
+    role: string,
+    scopeKey: string,
+  ): Promise<ApprovalRequest | undefined> {
+    return this.#approvals.findApprovedInRun(runId, role, scopeKey);
   }
 
   async insertToken(record: TokenRecord): Promise<void> {

@@ -217,7 +217,8 @@ describe('SQLite audit search indexes', () => {
   it('are created by migration 3 and used for subject, run and session searches', () => {
     const db = new Database(join(dir, 'airlock.db'), { readonly: true });
     try {
-      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
+      // Migration 4 (approvals) came after the search indexes.
+      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 4 });
       for (const [field, index] of [
         ['subject', 'audit_events_subject'],
         ['runId', 'audit_events_run_id'],
@@ -240,8 +241,10 @@ describe('SQLite audit search indexes', () => {
     }));
     await old.close();
     const db = new Database(path);
+    // What a store written at schema version 2 looked like: no search indexes, no approval tables.
     db.exec(`DROP INDEX audit_events_subject; DROP INDEX audit_events_run_id;
-             DROP INDEX audit_events_session_id; UPDATE schema_version SET version = 2`);
+             DROP INDEX audit_events_session_id; DROP TABLE approval_decisions; DROP TABLE approvals;
+             UPDATE schema_version SET version = 2`);
     db.close();
     const upgraded = openStore({ kind: 'sqlite', path });
     try {

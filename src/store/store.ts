@@ -1,3 +1,4 @@
+import type { ApprovalDecision, ApprovalRequest, ApprovalStatus } from '../approvals/approval-types.js';
 import type { ChainedAuditEvent } from '../audit/audit-event.js';
 import type { AuditSearchPage, AuditSearchQuery } from '../audit/audit-search.js';
 import type { AuditCheckpoint } from '../audit/checkpoint.js';
@@ -70,7 +71,43 @@ export interface ReadAuditOptions {
   readonly checkpointsFromSeq?: number;
 }
 
+/** Which approval requests to list: newest first. */
+export interface ListApprovalsQuery {
+  readonly status?: ApprovalStatus;
+  /** Default 100, at most 1000. */
+  readonly limit?: number;
+}
+
+/** What an updateApproval callback decides: its result, and optionally a decision to add and a final status. */
+export interface ApprovalChange<T> {
+  readonly result: T;
+  /** A reviewer's decision to store (one per reviewer and request). */
+  readonly decision?: ApprovalDecision;
+  /** Ends the request (only a pending request changes status). */
+  readonly finish?: {
+    readonly status: Exclude<ApprovalStatus, 'pending'>;
+    readonly at: number;
+    readonly outcome: string;
+  };
+}
+
 export interface Store {
+  insertApproval(request: ApprovalRequest): Promise<void>;
+  getApproval(id: string): Promise<ApprovalRequest | undefined>;
+  getApprovals(ids: readonly string[]): Promise<ApprovalRequest[]>;
+  listApprovals(query?: ListApprovalsQuery): Promise<ApprovalRequest[]>;
+  /**
+   * Reads approval `id` and applies what `change` returns, in one write transaction that holds the lock,
+   * so reviewers deciding through several processes never both win. Undefined when there is no such request.
+   */
+  updateApproval<T>(
+    id: string,
+    change: (request: ApprovalRequest) => ApprovalChange<T>,
+  ): Promise<T | undefined>;
+  /** Marks every pending request of `instance` abandoned (its sessions are gone); returns them. */
+  abandonPendingApprovals(instance: string, at: number, outcome: string): Promise<ApprovalRequest[]>;
+  /** An approved `scope: run` request for the same run, role and statements, if any. */
+  findApprovedInRun(runId: string, role: string, scopeKey: string): Promise<ApprovalRequest | undefined>;
   insertToken(record: TokenRecord): Promise<void>;
   getToken(tokenId: string): Promise<TokenRecord | undefined>;
   listTokens(options?: ListTokensOptions): Promise<TokenRecord[]>;

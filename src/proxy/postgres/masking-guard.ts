@@ -11,6 +11,7 @@ import type { MaskPolicy } from '../../masking/mask-policy.js';
 import { type MaskingRefusal, SessionMasking } from '../../masking/session-masking.js';
 import type { QualifiedName } from '../../policy/policy-types.js';
 import type {
+  BatchContext,
   Guard,
   GuardBatch,
   GuardVerdict,
@@ -94,8 +95,8 @@ class MaskingSessionGuard implements SessionGuard {
     this.resultMasking = new SessionMasking(policy, catalog.cache, searchPath);
   }
 
-  checkBatch(batch: GuardBatch): GuardVerdict | Promise<GuardVerdict> {
-    return thenVerdict(this.inner.checkBatch(batch), (verdict) => this.afterInner(verdict, batch));
+  checkBatch(batch: GuardBatch, context?: BatchContext): GuardVerdict | Promise<GuardVerdict> {
+    return thenVerdict(this.inner.checkBatch(batch, context), (verdict) => this.afterInner(verdict, batch));
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * gateway's credential, the agent-facing startup reply, then the relay until either side ends.
  */
 import { randomBytes } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { AuditEventBody } from '../../audit/audit-event.js';
@@ -53,6 +53,8 @@ export interface ServeOptions {
 
 /** Largest delay a Node timer accepts; longer token lifetimes are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Idle time before the first TCP keepalive probe on an agent's connection. */
+const KEEPALIVE_IDLE_MS = 30_000;
 
 /** Serves one accepted TCP connection; resolves when it is closed. Never throws. */
 export async function servePostgresConnection(
@@ -317,8 +319,9 @@ function relaySession(
       processId: key.processId,
       secretKey: key.secretKey,
       // PostgreSQL ignores a cancel that reaches an idle backend, so forwarding unconditionally is safe
-      // and covers statements the relay cannot see running (a cursor fetched with Execute + Flush).
-      cancelRunning: cancelUpstream,
+      // and covers statements the relay cannot see running (a cursor fetched with Execute + Flush); a
+      // batch held for approval is withdrawn.
+      cancelRunning: () => relay.cancel(),
       endBecause: (reason) =>
         relay.end(
           reason === 'shutdown'
@@ -337,6 +340,9 @@ function relaySession(
     };
     ctx.registry.add(live);
     ctx.metrics.sessionsActive.inc();
+    // A statement held for approval may leave the connection silent for minutes: TCP keepalive stops
+    // idle firewalls and NATs from cutting it, and finds an agent that vanished.
+    if (agentSocket instanceof net.Socket) agentSocket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     relay.start();
     armExpiry();
   });

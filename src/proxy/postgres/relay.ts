@@ -17,13 +17,17 @@ import { type Frame, FrameError, MessageFramer } from '../../wire/postgres/messa
 import { encodeErrorResponse, encodeMessage, encodeTerminate } from '../../wire/postgres/message-writer.js';
 import { PgError } from '../../wire/postgres/pg-error.js';
 import { Backend, Frontend, type TransactionStatus } from '../../wire/postgres/protocol-constants.js';
+import { encodeNoticeFields } from '../../wire/postgres/result-messages.js';
 import type {
+  BatchContext,
   BatchResult,
+  GuardNotice,
   GuardStatement,
   GuardVerdict,
   SessionGuard,
   SessionIdentity,
   StatementOutcome,
+  WithdrawReason,
 } from '../guard.js';
 import { refuseUnapproved } from '../guard.js';
 import { CopyInWindow } from './copy-in-window.js';
@@ -100,6 +104,11 @@ const INTERCEPTED = new Set([Backend.NotificationResponse]);
  */
 const MAX_OPEN_REPORTED_BATCHES = 1000;
 const MAX_PENDING_OUTCOMES = 10_000;
+/**
+ * While a batch waits for its verdict the agent is still read (so a disconnect or Terminate is seen at
+ * once, e.g. during a long approval); past this many bytes of later messages it is paused instead.
+ */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 /** An allowed batch whose statements' outcomes the guard asked to hear about. */
 interface ReportedBatch {
@@ -132,6 +141,20 @@ export class PostgresRelay {
   private batchStatements: GuardStatement[] = [];
   /** Frames received while the relay was blocked (guard pending or waiting to inject an error). */
   private backlog: Frame[] = [];
+  private backlogBytes = 0;
+  /** Told if the agent gives up on the batch whose verdict is pending (an approval being withdrawn). */
+  private withdrawListener: ((why: WithdrawReason) => void) | null = null;
+  /** Notices for the agent waiting for the upstream stream to reach a message boundary. */
+  private pendingNotices: Buffer[] = [];
+  private readonly batchContext: BatchContext = {
+    notice: (notice) => this.sendNotice(notice),
+    onWithdrawn: (listener) => {
+      this.withdrawListener = listener;
+      return () => {
+        if (this.withdrawListener === listener) this.withdrawListener = null;
+      };
+    },
+  };
   private blocked = false;
   private clientPausedForBackpressure = false;
   private discardUntilSync = false;
@@ -194,6 +217,36 @@ export class PostgresRelay {
     this.finishWith(error, 'ended-by-gateway');
   }
 
+  /**
+   * The agent sent a CancelRequest: a batch waiting for its verdict (an approval) is withdrawn, and the
+   * upstream is asked to cancel whatever it runs (PostgreSQL ignores a cancel reaching an idle backend).
+   */
+  cancel(): void {
+    this.withdraw('cancelled');
+    this.options.cancelUpstream();
+  }
+
+  private withdraw(why: WithdrawReason): void {
+    const listener = this.withdrawListener;
+    this.withdrawListener = null;
+    listener?.(why);
+  }
+
+  /** A NoticeResponse for the agent, sent at once if the upstream stream is between messages, else at the next boundary. */
+  private sendNotice(notice: GuardNotice): void {
+    if (this.closed) return;
+    const fields: [string, string][] = [
+      ['S', 'NOTICE'],
+      ['V', 'NOTICE'],
+      ['C', '00000'],
+      ['M', notice.message],
+    ];
+    if (notice.detail !== undefined) fields.push(['D', notice.detail]);
+    if (notice.hint !== undefined) fields.push(['H', notice.hint]);
+    this.pendingNotices.push(encodeNoticeFields(Backend.NoticeResponse, fields));
+    this.tryPendingAction();
+  }
+
   // ---- agent → upstream -------------------------------------------------------------------------
 
   private readonly onClientData = (chunk: Buffer): void => {
@@ -212,24 +265,33 @@ export class PostgresRelay {
       return;
     }
     if (this.blocked) {
-      if (!this.ending) for (const frame of frames) this.backlog.push(frame);
+      if (!this.ending) for (const frame of frames) this.keepForLater(frame);
       return;
     }
     for (let i = 0; i < frames.length; i++) {
       this.processFrame(frames[i]!);
       if (this.closed) return;
       if (this.blocked) {
-        if (!this.ending) for (let j = i + 1; j < frames.length; j++) this.backlog.push(frames[j]!);
-        this.options.client.pause();
+        if (!this.ending) for (let j = i + 1; j < frames.length; j++) this.keepForLater(frames[j]!);
         return;
       }
     }
   };
 
+  /** Queues a frame that arrived while blocked; pauses the agent once the queue is large. */
+  private keepForLater(frame: Frame): void {
+    this.backlog.push(frame);
+    this.backlogBytes += frame.raw.length;
+    if (this.backlogBytes > MAX_BACKLOG_BYTES) this.options.client.pause();
+  }
+
   private processBacklog(): void {
     while (!this.blocked && !this.closed && this.backlog.length > 0) {
-      this.processFrame(this.backlog.shift()!);
+      const frame = this.backlog.shift()!;
+      this.backlogBytes -= frame.raw.length;
+      this.processFrame(frame);
     }
+    if (this.backlog.length === 0) this.backlogBytes = 0;
     if (!this.blocked && !this.closed && !this.ending && !this.clientPausedForBackpressure) {
       this.options.client.resume();
     }
@@ -332,7 +394,10 @@ export class PostgresRelay {
     this.batchStatements = [];
     this.decide(frames, statements, 'flush');
     if (this.blocked) {
-      if (!this.ending) this.backlog.unshift(frame);
+      if (!this.ending) {
+        this.backlog.unshift(frame);
+        this.backlogBytes += frame.raw.length;
+      }
       return false;
     }
     return !this.discardUntilSync && !this.closed;
@@ -342,7 +407,7 @@ export class PostgresRelay {
   private decide(frames: Frame[], statements: GuardStatement[], ends: BatchEnd): void {
     let verdict: GuardVerdict | Promise<GuardVerdict>;
     try {
-      verdict = this.options.guard.checkBatch({ statements });
+      verdict = this.options.guard.checkBatch({ statements }, this.batchContext);
     } catch (error) {
       this.failInternally(error);
       return;
@@ -354,6 +419,7 @@ export class PostgresRelay {
     this.blocked = true;
     verdict.then(
       (resolved) => {
+        this.withdrawListener = null;
         if (this.closed || this.ending) return;
         this.blocked = false;
         this.apply(resolved, frames, statements, ends);
@@ -636,6 +702,11 @@ export class PostgresRelay {
   }
 
   private tryPendingAction(): void {
+    if (this.pendingNotices.length > 0 && this.interlude === null && this.scanner.atBoundary) {
+      const notices = this.pendingNotices;
+      this.pendingNotices = [];
+      for (const notice of notices) this.writeClient(notice);
+    }
     const action = this.pendingAction;
     if (action === null || this.interlude !== null || !this.scanner.atBoundary) return;
     if (action.needsIdle && this.progress.awaitingReady) return;
@@ -703,6 +774,11 @@ export class PostgresRelay {
     // A statement still running upstream must not outlive its session.
     if (this.progress.busy && reason.kind !== 'upstream-closed') this.options.cancelUpstream();
     this.closed = true;
+    this.withdraw(
+      reason.kind === 'agent-disconnected' || reason.kind === 'agent-terminated'
+        ? 'disconnected'
+        : 'session-ended',
+    );
     // Ends the gateway chose (after its last word at a message boundary) close politely; a vanished peer
     // or a broken upstream stream (an internal error outside finishAtBoundary) is cut off.
     const polite =
