@@ -19,6 +19,7 @@ import { createPolicyGuard } from './policy/policy-guard.js';
 import { loadSqlParser } from './policy/sql-parser.js';
 import type { Guard } from './proxy/guard.js';
 import { startListener } from './proxy/listener.js';
+import { createBlastRadiusEstimator } from './proxy/postgres/blast-radius-estimator.js';
 import { maskingGuard } from './proxy/postgres/masking-guard.js';
 import { PostgresEngine } from './proxy/postgres/postgres-engine.js';
 import { SessionRegistry } from './proxy/session-registry.js';
@@ -71,6 +72,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // Approvals need the audit trail (requests and decisions are evidence); without it, needing one refuses.
   const approvals =
     deps.audit === undefined ? null : openApprovals({ config, store, audit: deps.audit, logger, now });
+  const blastRadius = createBlastRadiusEstimator(config);
   if (approvals !== null) {
     const abandoned = await approvals.coordinator.abandonLeftovers();
     if (abandoned > 0)
@@ -80,8 +82,13 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     deps.audit === undefined || approvals === null
       ? masking
       : auditedGuard(
-          approvalGuard(masking, approvals.coordinator, config, (error, sessionId) =>
-            logger.error({ err: String(error), sessionId }, 'approval request could not be recorded'),
+          approvalGuard(
+            masking,
+            approvals.coordinator,
+            config,
+            (error, sessionId) =>
+              logger.error({ err: String(error), sessionId }, 'approval request could not be recorded'),
+            blastRadius.estimate,
           ),
           deps.audit,
           (error, event, sessionId) =>
@@ -191,6 +198,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       }
       masking.close();
       await approvals?.close();
+      blastRadius.close();
       const server = httpServer as ServerType | null;
       if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
       try {

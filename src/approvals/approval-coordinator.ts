@@ -15,6 +15,7 @@ import type {
   ApprovalNotification,
   ApprovalRequest,
   ApprovalStatus,
+  BlastRadius,
   HeldStatement,
 } from './approval-types.js';
 
@@ -27,6 +28,8 @@ export interface HoldInput {
   readonly settings: ApprovalSettings;
   /** For `scope: run`: the statements' key an approval covers for the rest of the run. */
   readonly scopeKey: string | null;
+  /** Rows a DELETE/UPDATE would touch, when it could be estimated. */
+  readonly blastRadius?: BlastRadius | null;
 }
 
 /** How a held request ended. */
@@ -121,7 +124,7 @@ export class ApprovalCoordinator {
       decidedAt: null,
       outcome: null,
       decisions: [],
-      blastRadius: null,
+      blastRadius: input.blastRadius ?? null,
     };
     await this.deps.store.insertApproval(request);
     await this.deps.audit.record({
@@ -140,6 +143,7 @@ export class ApprovalCoordinator {
         approversRequired: request.approversRequired,
         scope: request.scope,
         expiresAt: new Date(request.expiresAt).toISOString(),
+        ...(request.blastRadius === null ? {} : { estimatedRows: request.blastRadius.estimatedRows }),
       },
     });
     let resolve!: (outcome: HoldOutcome) => void;

@@ -20,13 +20,22 @@ import { refuseUnapproved, thenVerdict } from '../proxy/guard.js';
 import type { SessionResultMasking } from '../proxy/result-masking.js';
 import type { ApprovalCoordinator, HeldRequest, HoldInput, HoldOutcome } from './approval-coordinator.js';
 import { DEFAULT_APPROVAL_SETTINGS } from './approval-settings.js';
-import type { ApprovalRequest, HeldStatement } from './approval-types.js';
+import type { ApprovalRequest, BlastRadius, HeldStatement } from './approval-types.js';
 import { runScopeKey } from './run-scope-key.js';
 
 /** SQLSTATE of a held statement that expired or was withdrawn (query_canceled), as the issue prescribes. */
 export const APPROVAL_CANCELED_SQLSTATE = '57014';
 
 type ApproveVerdict = GuardVerdict & { action: 'approve' };
+
+/**
+ * How many rows the held statements would touch, computed without side effects (EXPLAIN on a side
+ * connection); null when none of them can be estimated. `params` are the values actually bound.
+ */
+export type BlastRadiusEstimate = (
+  identity: SessionIdentity,
+  statements: readonly { readonly sql: string; readonly params?: readonly (string | null)[] }[],
+) => Promise<BlastRadius | null>;
 
 /** Where failures to store or audit a request are reported (never with statement text). */
 export type ApprovalFailureReporter = (error: unknown, sessionId: string) => void;
@@ -37,11 +46,12 @@ export function approvalGuard(
   coordinator: ApprovalCoordinator,
   config: Pick<AirlockConfig, 'roles'>,
   onFailure: ApprovalFailureReporter,
+  estimate?: BlastRadiusEstimate,
 ): Guard {
   return {
     openSession(identity: SessionIdentity): SessionGuard {
       const session = inner.openSession(identity);
-      return new ApprovalSessionGuard(session, identity, coordinator, config, onFailure);
+      return new ApprovalSessionGuard(session, identity, coordinator, config, onFailure, estimate);
     },
   };
 }
@@ -58,6 +68,7 @@ class ApprovalSessionGuard implements SessionGuard {
     private readonly coordinator: ApprovalCoordinator,
     private readonly config: Pick<AirlockConfig, 'roles'>,
     private readonly onFailure: ApprovalFailureReporter,
+    private readonly estimate: BlastRadiusEstimate | undefined,
   ) {
     this.upstreamParameters = inner.upstreamParameters;
     this.resultMasking = inner.resultMasking;
@@ -65,7 +76,7 @@ class ApprovalSessionGuard implements SessionGuard {
 
   checkBatch(batch: GuardBatch, context?: BatchContext): GuardVerdict | Promise<GuardVerdict> {
     return thenVerdict(this.inner.checkBatch(batch, context), (verdict) =>
-      verdict.action === 'approve' ? this.hold(verdict, context) : verdict,
+      verdict.action === 'approve' ? this.hold(verdict, batch, context) : verdict,
     );
   }
 
@@ -76,7 +87,11 @@ class ApprovalSessionGuard implements SessionGuard {
     this.inner.close();
   }
 
-  private async hold(verdict: ApproveVerdict, context: BatchContext | undefined): Promise<GuardVerdict> {
+  private async hold(
+    verdict: ApproveVerdict,
+    batch: GuardBatch,
+    context: BatchContext | undefined,
+  ): Promise<GuardVerdict> {
     // A caller that cannot keep the agent waiting (no notice, no cancel) cannot hold: refuse.
     if (context === undefined) return refuseUnapproved(verdict);
     const settings = this.config.roles[this.identity.role]?.approval ?? DEFAULT_APPROVAL_SETTINGS;
@@ -93,7 +108,7 @@ class ApprovalSessionGuard implements SessionGuard {
     try {
       const covered = await this.coordinator.approvedInRun(input);
       if (covered !== undefined) return approved(verdict, covered);
-      held = await this.coordinator.hold(input);
+      held = await this.coordinator.hold({ ...input, blastRadius: await this.blastRadius(batch) });
     } catch (error) {
       this.onFailure(error, this.identity.sessionId);
       return {
@@ -116,6 +131,18 @@ class ApprovalSessionGuard implements SessionGuard {
     return decidedVerdict(verdict, outcome);
   }
 
+  /** The estimate over the statements that would run, with their real bound values; null if it fails. */
+  private async blastRadius(batch: GuardBatch): Promise<BlastRadius | null> {
+    if (this.estimate === undefined) return null;
+    const running = batch.statements.filter((s) => s.via !== 'parse');
+    try {
+      return await this.estimate(this.identity, running);
+    } catch {
+      // Best effort: a reviewer still sees the statement itself.
+      return null;
+    }
+  }
+
   private describeHold(request: ApprovalRequest) {
     const links = this.coordinator.links(request.id);
     const approvers =
@@ -123,7 +150,11 @@ class ApprovalSessionGuard implements SessionGuard {
     const minutes = Math.max(1, Math.round((request.expiresAt - request.createdAt) / 60_000));
     return {
       message: `airlock approval: statement held for human approval (request ${request.id})`,
-      detail: `${request.why}. Waiting for ${approvers} to approve until ${new Date(request.expiresAt).toISOString()} (${minutes} min); it runs only once approved.`,
+      detail: `${request.why}${
+        request.blastRadius === null
+          ? ''
+          : ` (about ${request.blastRadius.estimatedRows} rows, planner estimate)`
+      }. Waiting for ${approvers} to approve until ${new Date(request.expiresAt).toISOString()} (${minutes} min); it runs only once approved.`,
       hint: [
         `approve: ${links.approveCommand}`,
         `deny: ${links.denyCommand}`,

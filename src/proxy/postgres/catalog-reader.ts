@@ -1,22 +1,16 @@
 /**
  * Reads relations, their columns and view definitions from an upstream's catalog over the gateway's
- * own connection (not an agent's session), for masking by column origin. One connection per upstream,
- * opened on first use, one query at a time, reopened after a failure; every wait is bounded.
+ * own side connection (not an agent's session), for masking by column origin.
  */
 import type { UpstreamConfig } from '../../config/config-types.js';
 import type { CatalogEntry } from '../../masking/catalog-cache.js';
 import type { QualifiedName } from '../../policy/policy-types.js';
-import { decodeErrorFields } from '../../wire/postgres/backend-decoders.js';
-import { type Frame, MessageFramer } from '../../wire/postgres/message-framer.js';
 import { encodeMessage } from '../../wire/postgres/message-writer.js';
-import { Backend, Frontend } from '../../wire/postgres/protocol-constants.js';
-import { decodeDataRow } from '../../wire/postgres/result-messages.js';
-import { connectUpstream, type UpstreamSession } from './upstream-connection.js';
+import { Frontend } from '../../wire/postgres/protocol-constants.js';
+import { SideConnection } from './side-connection.js';
 
 /** Names asked per query; more are split into several queries. */
 const NAMES_PER_QUERY = 200;
-/** Bound on the answer to one catalog query. */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export class CatalogReadError extends Error {
   constructor(detail: string) {
@@ -26,72 +20,31 @@ export class CatalogReadError extends Error {
 }
 
 export class CatalogReader {
-  private session: Promise<UpstreamSession> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly connection: SideConnection;
 
-  constructor(
-    private readonly upstream: UpstreamConfig,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(upstream: UpstreamConfig, timeoutMs: number) {
+    this.connection = new SideConnection(upstream, 'catalog', timeoutMs);
+  }
 
   /** The relations among `names` that exist, with their live columns (and view queries). */
-  fetch(names: readonly QualifiedName[]): Promise<CatalogEntry[]> {
-    const run = this.queue.then(async () => {
-      const entries: CatalogEntry[] = [];
-      for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
-        entries.push(...(await this.fetchSome(names.slice(i, i + NAMES_PER_QUERY))));
-      }
-      return entries;
-    });
-    this.queue = run.catch(() => {});
-    return run;
+  async fetch(names: readonly QualifiedName[]): Promise<CatalogEntry[]> {
+    const entries: CatalogEntry[] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+      entries.push(...(await this.fetchSome(names.slice(i, i + NAMES_PER_QUERY))));
+    }
+    return entries;
   }
 
   close(): void {
-    this.closed = true;
-    void this.session?.then(
-      (session) => session.socket.destroy(),
-      () => {},
-    );
-    this.session = undefined;
+    this.connection.close();
   }
 
   private async fetchSome(names: readonly QualifiedName[]): Promise<CatalogEntry[]> {
     if (names.length === 0) return [];
-    const rows = await this.query(relationsQuery(names));
-    return entriesFromRows(rows);
-  }
-
-  private async query(sql: string): Promise<(string | null)[][]> {
-    if (this.closed) throw new CatalogReadError('the gateway is shutting down');
-    const session = await this.connect();
-    try {
-      return await runQuery(session, sql, this.timeoutMs);
-    } catch (error) {
-      // A connection in an unknown state is not reused.
-      session.socket.destroy();
-      this.session = undefined;
-      throw error;
-    }
-  }
-
-  private connect(): Promise<UpstreamSession> {
-    if (this.session !== undefined) return this.session;
-    const opening = (async () => {
-      const signal = AbortSignal.timeout(this.timeoutMs);
-      const session = await connectUpstream(this.upstream, { application_name: 'airlock:catalog' }, signal);
-      session.socket.on('error', () => {});
-      session.socket.on('close', () => {
-        if (this.session === opening) this.session = undefined;
-      });
-      return session;
-    })();
-    this.session = opening;
-    opening.catch(() => {
-      if (this.session === opening) this.session = undefined;
-    });
-    return opening;
+    const query = encodeMessage(Frontend.Query, Buffer.from(`${relationsQuery(names)}\0`, 'utf8'));
+    const answer = await this.connection.exchange(query, 1);
+    if (answer.error !== undefined) throw new CatalogReadError(answer.error);
+    return entriesFromRows(answer.rows);
   }
 }
 
@@ -149,48 +102,4 @@ function entriesFromRows(rows: readonly (string | null)[][]): CatalogEntry[] {
       ...(relation.view === undefined ? {} : { viewQuery: relation.view }),
     },
   }));
-}
-
-/** Runs one simple Query; resolves with its rows as text, rejects on an error, a close or the timeout. */
-function runQuery(session: UpstreamSession, sql: string, timeoutMs: number): Promise<(string | null)[][]> {
-  return new Promise((resolve, reject) => {
-    const { socket } = session;
-    const framer = new MessageFramer(MAX_ANSWER_BYTES);
-    const rows: (string | null)[][] = [];
-    let failure: string | undefined;
-    const finish = (error: Error | undefined) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      if (error === undefined) resolve(rows);
-      else reject(error);
-    };
-    const onFrame = (frame: Frame): boolean => {
-      if (frame.type === Backend.DataRow) {
-        rows.push(decodeDataRow(frame.body).map((value) => (value === null ? null : value.toString('utf8'))));
-      } else if (frame.type === Backend.ErrorResponse) {
-        const fields = decodeErrorFields(frame.body);
-        failure = `${fields.get('C') ?? '?'} ${fields.get('M') ?? ''}`;
-      } else if (frame.type === Backend.ReadyForQuery) {
-        finish(failure === undefined ? undefined : new CatalogReadError(failure));
-        return true;
-      }
-      return false;
-    };
-    const onData = (chunk: Buffer) => {
-      try {
-        for (const frame of framer.push(chunk)) if (onFrame(frame)) return;
-      } catch (error) {
-        finish(new CatalogReadError(String(error)));
-      }
-    };
-    const onClose = () => finish(new CatalogReadError('the catalog connection closed'));
-    const timer = setTimeout(
-      () => finish(new CatalogReadError(`no answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.write(encodeMessage(Frontend.Query, Buffer.from(`${sql}\0`, 'utf8')));
-  });
 }
