@@ -2,6 +2,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApprovalDesk, DecisionProblem } from '../approvals/approval-desk.js';
+import { APPROVAL_ID_EXAMPLE, isApprovalId } from '../approvals/approval-id.js';
 import { APPROVAL_LIST_FIELDS, parseApprovalListQuery } from '../approvals/approval-list-query.js';
 import { describeApproval } from '../approvals/approval-view.js';
 import type { ReviewerConfig } from '../config/config-types.js';
@@ -20,8 +21,6 @@ export interface ApprovalApiDeps {
 type ApprovalEnv = { Variables: { reviewer: string } };
 
 const REALM = 'Bearer realm="airlock-approvals"';
-/** What the desk issues, e.g. apr_7k2m9q4x8c3v5b6n; anything else cannot name a request. */
-const APPROVAL_ID = /^apr_[a-z0-9]{16,40}$/;
 /** A body holds one reason of at most 1000 characters; 16 KiB is room for that in any escaping. */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -127,12 +126,12 @@ export function createApprovalRoutes(deps: ApprovalApiDeps) {
 
 /** A malformed id is answered like an unknown one, without asking the desk. */
 const knownIdShape: MiddlewareHandler<ApprovalEnv> = async (c, next) => {
-  if (!APPROVAL_ID.test(c.req.param('id') ?? '')) return noSuchRequest(c);
+  if (!isApprovalId(c.req.param('id') ?? '')) return noSuchRequest(c);
   await next();
 };
 
 function noSuchRequest(c: Context<ApprovalEnv>) {
-  return c.json({ error: 'no such approval request (ids look like apr_7k2m9q4x8c3v5b6n)' }, 404);
+  return c.json({ error: `no such approval request (ids look like ${APPROVAL_ID_EXAMPLE})` }, 404);
 }
 
 function badParameter(c: Context<ApprovalEnv>, parameter: string, error: string) {
