@@ -29,6 +29,13 @@ describe('HTTP API', () => {
     expect(text).toContain('airlock_sessions_active');
   });
 
+  it('keeps the audit and approvals APIs off (404) unless they are given', async () => {
+    expect((await app.request('/v1/audit/events')).status).toBe(404);
+    const approvals = await app.request('/v1/approvals');
+    expect(approvals.status).toBe(404);
+    expect(((await approvals.json()) as { error: string }).error).toContain('no reviewers are configured');
+  });
+
   it('answers unknown paths with 404', async () => {
     expect((await app.request('/nope')).status).toBe(404);
   });

@@ -1,6 +1,7 @@
-/** The gateway's HTTP API (Hono): health, Prometheus metrics and audit search; approvals arrive later. */
+/** The gateway's HTTP API (Hono): health, Prometheus metrics, audit search and reviewers' approvals. */
 import { Hono } from 'hono';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { type ApprovalApiDeps, createApprovalRoutes } from './approval-routes.js';
 import { type AuditApiDeps, createAuditRoutes } from './audit-routes.js';
 
 export interface HttpApiDeps {
@@ -10,12 +11,24 @@ export interface HttpApiDeps {
   readonly sessions: () => number;
   /** Audit search under /v1/audit; absent, or without auditors, those routes answer 404. */
   readonly audit?: AuditApiDeps;
+  /** Reviewers' approvals under /v1/approvals; absent, or without reviewers, those routes answer 404. */
+  readonly approvals?: ApprovalApiDeps;
 }
 
 /** No auditors: every audit route answers 404 before a search could run. */
 const AUDIT_API_OFF: AuditApiDeps = {
   auditors: {},
   searchAudit: () => Promise.reject(new Error('the audit API is off')),
+};
+
+/** No reviewers: every approvals route answers 404 before the desk could be asked. */
+const APPROVALS_API_OFF: ApprovalApiDeps = {
+  reviewers: {},
+  desk: {
+    list: () => Promise.reject(new Error('the approvals API is off')),
+    get: () => Promise.reject(new Error('the approvals API is off')),
+    decide: () => Promise.reject(new Error('the approvals API is off')),
+  },
 };
 
 /** Builds the app; testable with `app.request()` without a socket. */
@@ -30,6 +43,7 @@ export function createHttpApi(deps: HttpApiDeps): Hono {
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
   app.route('/v1/audit', createAuditRoutes(deps.audit ?? AUDIT_API_OFF));
+  app.route('/v1/approvals', createApprovalRoutes(deps.approvals ?? APPROVALS_API_OFF));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   return app;
 }

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { AuditSearchError } from '../audit/audit-search.js';
 import { ConfigError } from '../config/load-config.js';
 import { TokenRequestError } from '../identity/issue-token.js';
+import { ApprovalUsageError, registerApprovalCommands } from './approval-commands.js';
 import { AuditUsageError, registerAuditCommands } from './audit-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { PolicyUsageError, registerPolicyCommands } from './policy-commands.js';
@@ -24,6 +25,7 @@ const program = new Command('airlock')
   .version(readPackageVersion(), '-V, --version', 'print the airlock version');
 
 registerTokenCommands(program);
+registerApprovalCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
 registerServeCommand(program);
@@ -46,6 +48,7 @@ function reportError(error: unknown): number {
     error instanceof TokenRequestError ||
     error instanceof PolicyUsageError ||
     error instanceof AuditUsageError ||
+    error instanceof ApprovalUsageError ||
     error instanceof AuditSearchError;
   // Multi-line messages (a ConfigError lists every issue) keep their lines aligned under the prefix.
   process.stderr.write(`airlock: ${message.replaceAll('\n', '\n  ')}\n`);
