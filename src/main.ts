@@ -122,6 +122,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       state: () => (shuttingDown ? 'draining' : 'ok'),
       sessions: () => registry.size,
       audit: { searchAudit: (query) => store.searchAudit(query), auditors: config.auditors, logger },
+      ...(approvals === null
+        ? {}
+        : { approvals: { desk: approvals.desk, reviewers: config.reviewers, logger } }),
     });
     const listen = config.listen.http;
     httpAddress = await new Promise<HostPort>((resolve, reject) => {
@@ -135,11 +138,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       { host: httpAddress.host, port: httpAddress.port, auditors: Object.keys(config.auditors).length },
       'http api listening',
     );
-    if (Object.keys(config.auditors).length > 0 && !isLoopbackHost(listen.host)) {
-      // The HTTP API has no TLS of its own: bearer keys and audit events would cross the network in clear.
+    const keyHolders = Object.keys(config.auditors).length + Object.keys(config.reviewers).length;
+    if (keyHolders > 0 && !isLoopbackHost(listen.host)) {
+      // The HTTP API has no TLS of its own: bearer keys, audit events and held SQL would cross the network in clear.
       logger.warn(
         { host: listen.host },
-        'audit API on a non-loopback address over plain HTTP: serve it on loopback behind a TLS proxy (docs/security.md)',
+        'audit/approvals API on a non-loopback address over plain HTTP: serve it on loopback behind a TLS proxy (docs/security.md)',
       );
     }
   }

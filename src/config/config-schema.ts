@@ -77,9 +77,10 @@ const auditor = strictMapping({
 
 /** A reviewer of held statements; the key is checked and hashed by resolveConfig like an auditor's. */
 const reviewer = strictMapping({
-  key: textField({
-    hint: `add key: \${ALICE_REVIEW_KEY}, a variable holding the output of: openssl rand -hex 32`,
-  }),
+  /** The key itself (through a variable), or… */
+  key: textField({ fallback: null }),
+  /** …its SHA-256 in hex, so the config holds no secret at all (`printf %s "$KEY" | sha256sum`). */
+  key_sha256: textField({ fallback: null }),
   /** Token subjects that are this person (e.g. alice@example.com): they cannot approve their own statements. */
   subjects: field((value): string[] => {
     if (value === undefined) return [];

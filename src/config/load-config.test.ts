@@ -890,6 +890,35 @@ describe('parseConfigText: approvals', () => {
     expect(shared.message).not.toContain(KEY);
   });
 
+  it('accepts a reviewer key given as its SHA-256 only, and refuses both or neither', () => {
+    const hash = createHash('sha256').update(KEY).digest('hex');
+    const config = parse(withSection(`reviewers:\n  carol: { key_sha256: ${hash.toUpperCase()} }`));
+    expect(config.reviewers.carol?.keySha256).toBe(hash);
+    expect(errorFor(withSection('reviewers:\n  carol: { subjects: [x] }')).message).toContain(
+      'reviewers.carol: has no key',
+    );
+    expect(
+      errorFor(withSection(`reviewers:\n  carol: { key: ${KEY}, key_sha256: ${hash} }`)).message,
+    ).toContain('reviewers.carol: has both key and key_sha256');
+    expect(errorFor(withSection('reviewers:\n  carol: { key_sha256: abc }')).message).toContain(
+      'reviewers.carol.key_sha256: is not 64 hex digits',
+    );
+  });
+
+  it('lets a CLI load the file with only its own reviewer key set, without webhook secrets', () => {
+    const text = withSection(
+      `reviewers:\n  alice: { key: "\${ALICE_KEY}" }\n  bob: { key: "\${BOB_KEY}" }\nnotify:\n  - { url: https://hooks.example/x, secret: "\${HOOK_SECRET}" }`,
+    );
+    const config = parseConfigText(text, {
+      baseDir: dir,
+      source: null,
+      env: { ALICE_KEY: KEY },
+      upstreamSecrets: 'ignored',
+    });
+    expect(Object.keys(config.reviewers)).toEqual(['alice']);
+    expect(config.notify).toEqual([]);
+  });
+
   it('reads webhook targets; a JSON receiver needs a secret, Slack does not', () => {
     const config = parse(
       withSection(

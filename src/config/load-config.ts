@@ -20,7 +20,8 @@ export interface ParseConfigOptions {
   readonly env?: NodeJS.ProcessEnv;
   /**
    * 'ignored' drops the secrets only a running gateway uses before substitution: `upstreams.*.password`
-   * (resolved as null) and the `auditors` section (resolved as none). For commands that never connect
+   * (resolved as null), the `auditors` and `notify` sections (resolved as none), and reviewers whose key
+   * variable is unset here. For commands that never connect
    * upstream nor serve HTTP — `airlock token …` must not need the database password. Default 'required'.
    */
   readonly upstreamSecrets?: 'required' | 'ignored';
@@ -58,8 +59,8 @@ export function loadConfigFile(
 /** Validates YAML text (e.g. built in a test or the demo) into a deep-frozen AirlockConfig; throws ConfigError. */
 export function parseConfigText(text: string, options: ParseConfigOptions): AirlockConfig {
   const parsed = parseYaml(text);
-  const rawTree = options.upstreamSecrets === 'ignored' ? withoutGatewaySecrets(parsed) : parsed;
   const env = options.env ?? process.env;
+  const rawTree = options.upstreamSecrets === 'ignored' ? withoutGatewaySecrets(parsed, env) : parsed;
   const substitution = substituteEnv(rawTree, env);
   const validation = validateConfigFile(substitution.value, rawTree);
   const envKeys = substitution.issues.map((issue) => issue.key);
@@ -80,9 +81,27 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Airl
   return deepFreeze(resolved.config);
 }
 
-/** A copy of the tree without `upstreams.<name>.password` and `auditors` (the rest is shared, read-only). */
-function withoutGatewaySecrets(tree: Record<string, unknown>): Record<string, unknown> {
-  const { auditors: _auditors, ...rest } = tree;
+/**
+ * A copy of the tree without `upstreams.<name>.password`, `auditors`, `notify`, and the reviewers whose
+ * `key` names a variable this environment does not set (the rest is shared, read-only): a reviewer on
+ * their own machine has their own key, or a `key_sha256`, never everyone's.
+ */
+function withoutGatewaySecrets(
+  tree: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Record<string, unknown> {
+  const { auditors: _auditors, notify: _notify, ...rest } = tree;
+  const reviewers = rest.reviewers;
+  if (reviewers !== null && typeof reviewers === 'object' && !Array.isArray(reviewers)) {
+    rest.reviewers = Object.fromEntries(
+      Object.entries(reviewers).filter(([, reviewer]) => {
+        const key = (reviewer as { key?: unknown } | null)?.key;
+        return (
+          typeof key !== 'string' || [...key.matchAll(/\$\{(\w+)\}/g)].every((m) => env[m[1]!] !== undefined)
+        );
+      }),
+    );
+  }
   return withoutUpstreamPasswords(rest);
 }
 

@@ -331,13 +331,8 @@ function resolveReviewers(
   const reviewers: Record<string, ReviewerConfig> = Object.create(null);
   const owners = new Map<string, string>();
   for (const [name, entry] of Object.entries(entries)) {
-    const key = entry.key ?? '';
-    const problem = auditorKeyProblem(key);
-    if (problem !== undefined) {
-      issues.push({ key: `reviewers.${name}.key`, problem, fix: AUDITOR_KEY_FIX });
-      continue;
-    }
-    const keySha256 = hashAuditorKey(key);
+    const keySha256 = reviewerKeyHash(name, entry, issues);
+    if (keySha256 === undefined) continue;
     const owner = owners.get(keySha256);
     if (owner !== undefined) {
       issues.push({
@@ -351,6 +346,36 @@ function resolveReviewers(
     reviewers[name] = { name, keySha256, subjects: Object.freeze([...entry.subjects]) };
   }
   return reviewers;
+}
+
+/** The reviewer's key hash: from `key` (hashed here) or `key_sha256` (exactly one of them). */
+function reviewerKeyHash(
+  name: string,
+  entry: ConfigFile['reviewers'][string],
+  issues: ConfigIssue[],
+): string | undefined {
+  const fix = `write key: \${${name.toUpperCase()}_REVIEW_KEY} (${AUDITOR_KEY_FIX}), or key_sha256: its SHA-256 in hex`;
+  if ((entry.key === null) === (entry.key_sha256 === null)) {
+    issues.push({
+      key: `reviewers.${name}`,
+      problem: entry.key === null ? 'has no key' : 'has both key and key_sha256',
+      fix,
+    });
+    return undefined;
+  }
+  if (entry.key_sha256 !== null) {
+    if (!/^[0-9a-f]{64}$/i.test(entry.key_sha256)) {
+      issues.push({ key: `reviewers.${name}.key_sha256`, problem: 'is not 64 hex digits', fix });
+      return undefined;
+    }
+    return entry.key_sha256.toLowerCase();
+  }
+  const problem = auditorKeyProblem(entry.key ?? '');
+  if (problem !== undefined) {
+    issues.push({ key: `reviewers.${name}.key`, problem, fix: AUDITOR_KEY_FIX });
+    return undefined;
+  }
+  return hashAuditorKey(entry.key ?? '');
 }
 
 /** Webhook targets: a JSON receiver must have a secret, so it can tell Airlock's deliveries from forgeries. */

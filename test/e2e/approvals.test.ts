@@ -61,6 +61,7 @@ const EXTRA_YAML = [
   `    key: ${BOB_KEY}`,
   'approvals:',
   '  poll: 50ms',
+  '  public_url: https://airlock.example.com',
 ].join('\n');
 
 describe('human approval through real sessions', () => {
@@ -165,6 +166,36 @@ describe('human approval through real sessions', () => {
           e.kind === 'approval.decided' && e.what?.approvalId === request.id && e.what?.reviewer === 'bob',
       ),
     ).toBe(true);
+  });
+
+  it('takes decisions over the HTTP API from authenticated reviewers only', async () => {
+    const { client, notices } = await connect('operator', 'agent-alice');
+    const running = client.query('delete from public.orders where id = 6');
+    const request = await heldRequest(notices);
+    const api = `http://127.0.0.1:${gw.httpPort}/v1/approvals`;
+    const post = (path: string, key: string | null, body: unknown) =>
+      fetch(`${api}/${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+        },
+        body: JSON.stringify(body),
+      });
+    expect((await post(`${request.id}/approve`, null, {})).status).toBe(401);
+    expect((await post(`${request.id}/approve`, 'z'.repeat(40), {})).status).toBe(401);
+    // alice is the agent here (subject agent-alice): she may not approve her own statement.
+    expect((await post(`${request.id}/approve`, ALICE_KEY, {})).status).toBe(403);
+    const listed = await fetch(api, { headers: { authorization: `Bearer ${BOB_KEY}` } });
+    expect(listed.status).toBe(200);
+    const { approvals } = (await listed.json()) as { approvals: { id: string; sql: string }[] };
+    expect(approvals.find((a) => a.id === request.id)?.sql).toBe('delete from public.orders where id = 6');
+    expect(await orderCount()).toBe(10);
+    const approved = await post(`${request.id}/approve`, BOB_KEY, { reason: 'checked' });
+    expect(approved.status).toBe(200);
+    expect((await running).rowCount).toBe(1);
+    expect((await post(`${request.id}/deny`, BOB_KEY, { reason: 'too late' })).status).toBe(409);
+    await client.end();
   });
 
   it('refuses with the reviewer’s reason when denied, and nothing runs', async () => {
