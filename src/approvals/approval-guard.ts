@@ -153,7 +153,7 @@ class ApprovalSessionGuard implements SessionGuard {
       detail: `${request.why}${
         request.blastRadius === null
           ? ''
-          : ` (about ${request.blastRadius.estimatedRows} rows, planner estimate)`
+          : ` (about ${request.blastRadius.estimatedRows} row${request.blastRadius.estimatedRows === 1 ? '' : 's'}, planner estimate)`
       }. Waiting for ${approvers} to approve until ${new Date(request.expiresAt).toISOString()} (${minutes} min); it runs only once approved.`,
       hint: [
         `approve: ${links.approveCommand}`,

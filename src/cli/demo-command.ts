@@ -39,7 +39,16 @@ export function registerDemoCommand(program: Command): void {
             process.stdout.write(
               `masked as the agent sees it: ${masked ? `email ${email}, ssn ${ssn}` : 'NOT MASKED'}\n`,
             );
-            if (counts.auditSeq === null || !masked) process.exitCode = 1;
+            const { approval } = counts;
+            const approved = approval.id !== null && approval.heldUntilApproved && approval.ran !== null;
+            process.stdout.write(
+              `approval: ${
+                approved
+                  ? `update held as ${approval.id} until demo-reviewer approved it, then ran (${approval.ran})`
+                  : `NOT HELD FOR APPROVAL (${JSON.stringify(approval)})`
+              }\n`,
+            );
+            if (counts.auditSeq === null || !masked || !approved) process.exitCode = 1;
           } finally {
             await demo.close();
           }

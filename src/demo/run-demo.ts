@@ -2,10 +2,13 @@
  * `airlock demo`: one process with an embedded PostgreSQL (PGlite) seeded with a shop, the gateway in
  * front of it, and a freshly issued token printed as a ready-to-paste psql command.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import type { ApprovalDesk } from '../approvals/approval-desk.js';
+import { openApprovalDesk } from '../approvals/open-approval-desk.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { openAuditLog } from '../audit/open-audit-log.js';
 import { loadConfigFile } from '../config/load-config.js';
@@ -27,9 +30,14 @@ export interface DemoOptions {
   readonly out: NodeJS.WritableStream;
 }
 
+/** The demo's reviewer: who approves held statements, and their key (printed once, stored only hashed). */
+export const DEMO_REVIEWER = 'demo-reviewer';
+
 export interface RunningDemo {
   readonly connection: ConnectionInfo;
   readonly configPath: string;
+  /** The demo reviewer's key, for `AIRLOCK_REVIEWER_KEY`. */
+  readonly reviewerKey: string;
   /**
    * Runs a query through the gateway with the demo token and finds its record in the audit trail:
    * proof the path works end to end.
@@ -49,7 +57,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const port = (await isPortFree(options.port)) ? options.port : 0;
     const httpPort = (await isPortFree(options.httpPort)) ? options.httpPort : 0;
     const configPath = path.join(options.dir, 'airlock.yaml');
-    writeFileSync(configPath, demoConfigYaml(database, port, httpPort, options.logLevel), { mode: 0o600 });
+    const reviewerKey = randomBytes(24).toString('hex');
+    const reviewerKeySha256 = createHash('sha256').update(reviewerKey).digest('hex');
+    writeFileSync(configPath, demoConfigYaml(database, port, httpPort, options.logLevel, reviewerKeySha256), {
+      mode: 0o600,
+    });
     const config = loadConfigFile(configPath);
     store = openStore(config.store);
     // The same audit as `airlock serve`: every statement is recorded before it runs.
@@ -63,7 +75,13 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     // Rewrite the file with the ports actually bound, so `airlock token issue --config` prints them.
     writeFileSync(
       configPath,
-      demoConfigYaml(database, gateway.postgres.port, gateway.http?.port ?? httpPort, options.logLevel),
+      demoConfigYaml(
+        database,
+        gateway.postgres.port,
+        gateway.http?.port ?? httpPort,
+        options.logLevel,
+        reviewerKeySha256,
+      ),
     );
     const issued = await issueToken(
       { store, config, now: Date.now },
@@ -75,14 +93,17 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       },
     );
     const connection = buildConnectionInfo(issued, gateway.postgres);
-    printBanner(options.out, connection, configPath, gateway);
+    printBanner(options.out, connection, configPath, gateway, reviewerKey);
     const runningStore = store;
     const runningAudit = audit;
     const runningGateway = gateway;
+    // The reviewers' desk as `airlock approvals` uses it: decisions go through the store.
+    const desk = openApprovalDesk({ store, config, audit, now: Date.now });
     return {
       connection,
       configPath,
-      selfCheck: () => selfCheck(connection, runningStore),
+      reviewerKey,
+      selfCheck: () => selfCheck(connection, runningStore, desk),
       close: async () => {
         await runningGateway.close(2000);
         await runningAudit.close();
@@ -99,7 +120,13 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   }
 }
 
-function demoConfigYaml(db: EmbeddedPostgres, port: number, httpPort: number, logLevel: string): string {
+function demoConfigYaml(
+  db: EmbeddedPostgres,
+  port: number,
+  httpPort: number,
+  logLevel: string,
+  reviewerKeySha256: string,
+): string {
   return `# Written by \`airlock demo\`; the embedded PGlite database is the upstream.
 listen:
   postgres: 127.0.0.1:${port}
@@ -129,10 +156,13 @@ roles:
         strategy: redact
       - classes: [email, phone, iban, jwt, api_key]
         strategy: redact
+    approval: { timeout: 15m }  # held statements wait this long for a reviewer (docs/approvals.md)
 classify:
   public.customers.ssn: ssn
   public.customers.card_number: credit_card
-log:
+reviewers:                    # who may approve held statements; the key is printed by the demo, kept hashed here
+  ${DEMO_REVIEWER}: { key_sha256: ${reviewerKeySha256} }
+${httpPort === 0 ? '' : `approvals:\n  public_url: http://127.0.0.1:${httpPort}\n`}log:
   level: ${logLevel}
 `;
 }
@@ -147,9 +177,15 @@ export interface SelfCheck {
   readonly auditSeq: number | null;
   /** The first customer's email and SSN as the agent receives them. */
   readonly masked: { readonly email: string; readonly ssn: string };
+  /** A held UPDATE: its request id, whether the agent waited until it was approved, and its command tag. */
+  readonly approval: {
+    readonly id: string | null;
+    readonly heldUntilApproved: boolean;
+    readonly ran: string | null;
+  };
 }
 
-async function selfCheck(info: ConnectionInfo, store: Store): Promise<SelfCheck> {
+async function selfCheck(info: ConnectionInfo, store: Store, desk: ApprovalDesk): Promise<SelfCheck> {
   const client = new pg.Client({
     host: info.host,
     port: info.port,
@@ -171,10 +207,34 @@ async function selfCheck(info: ConnectionInfo, store: Store): Promise<SelfCheck>
     const sample = await client.query<{ email: string; ssn: string }>(
       'select email, ssn from customers order by id limit 1',
     );
-    return { ...res.rows[0]!, auditSeq: recorded.events[0]?.seq ?? null, masked: sample.rows[0]! };
+    const approval = await approvalCheck(client, desk);
+    return { ...res.rows[0]!, auditSeq: recorded.events[0]?.seq ?? null, masked: sample.rows[0]!, approval };
   } finally {
     await client.end();
   }
+}
+
+/** Sends an UPDATE the role must have approved, approves it as the demo reviewer, and sees it run. */
+async function approvalCheck(client: pg.Client, desk: ApprovalDesk): Promise<SelfCheck['approval']> {
+  let id: string | null = null;
+  const noticed = new Promise<void>((resolve) => {
+    client.on('notice', (notice) => {
+      id ??= /request (apr_[a-z2-7]+)/.exec(notice.message ?? '')?.[1] ?? null;
+      if (id !== null) resolve();
+    });
+  });
+  let finished = false;
+  const running = client.query('update orders set status = status where id = 1').finally(() => {
+    finished = true;
+  });
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+  await Promise.race([noticed, timeout]);
+  if (id === null) return { id, heldUntilApproved: false, ran: null };
+  const heldUntilApproved = !finished;
+  const decision = await desk.decide(id, DEMO_REVIEWER, 'approve', 'demo self-check');
+  if (!decision.ok) return { id, heldUntilApproved, ran: null };
+  const result = await running;
+  return { id, heldUntilApproved, ran: `${result.command} ${result.rowCount}` };
 }
 
 function printBanner(
@@ -182,6 +242,7 @@ function printBanner(
   info: ConnectionInfo,
   configPath: string,
   gw: RunningGateway,
+  reviewerKey: string,
 ): void {
   const rel = path.relative(process.cwd(), configPath);
   out.write(`
@@ -199,9 +260,16 @@ Try:   select * from customers limit 5;                -- email, phone, ssn and 
        select id from customers where ssn like '9%';   -- refused: masked SSNs may not be used to filter
        select status, count(*), sum(order_total(id)) from orders group by status;
        select * from secrets;                          -- refused: denied by the role
-       delete from orders where id = 1;                -- refused: needs human approval
-       update customers set email = 'x' where id = 1;  -- refused: the role may only read
+       update orders set status = 'shipped' where id = 1; -- held until a human approves it (below)
+       update customers set email = 'x' where id = 1;  -- refused: the role may not write customers
        select pg_read_file('/etc/passwd');             -- refused: not an allowed function
+
+A held statement waits inside the session; psql shows its request id. Approve or deny it from
+another terminal as the demo reviewer (its key is shown only here):
+  export AIRLOCK_REVIEWER_KEY=${reviewerKey}
+  npm run airlock -- approvals list --config ${rel}
+  npm run airlock -- approvals approve <apr_…> --reviewer ${DEMO_REVIEWER} --config ${rel}
+  npm run airlock -- approvals deny <apr_…> --reviewer ${DEMO_REVIEWER} --reason "not now" --config ${rel}
 
 The policy is in ${rel}; to see why a statement is allowed or refused:
   npm run airlock -- policy check --config ${rel} --role reporting "delete from orders"
