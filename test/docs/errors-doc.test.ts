@@ -5,11 +5,14 @@ import { describe, expect, it } from 'vitest';
 const source = readFileSync(new URL('../../src/wire/postgres/pg-error.ts', import.meta.url), 'utf8');
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 /** SQLSTATEs a guard gives its refusals besides the default 42501 (e.g. the audit's write-ahead refusal). */
-const guardCodes = ['../../src/audit/audited-guard.ts', '../../src/proxy/postgres/masking-guard.ts'].flatMap(
-  (file) =>
-    [...readFileSync(new URL(file, import.meta.url), 'utf8').matchAll(/SQLSTATE = '([0-9A-Z]{5})'/g)].map(
-      (m) => m[1]!,
-    ),
+const guardCodes = [
+  '../../src/audit/audited-guard.ts',
+  '../../src/proxy/postgres/masking-guard.ts',
+  '../../src/approvals/approval-guard.ts',
+].flatMap((file) =>
+  [...readFileSync(new URL(file, import.meta.url), 'utf8').matchAll(/SQLSTATE = '([0-9A-Z]{5})'/g)].map(
+    (m) => m[1]!,
+  ),
 );
 
 describe('docs/errors.md', () => {
@@ -20,7 +23,7 @@ describe('docs/errors.md', () => {
 
   it('finds the codes and constructors in the source (guards this test itself)', () => {
     expect(codes.length).toBeGreaterThan(8);
-    expect(guardCodes).toEqual(['58030', '58000']);
+    expect(guardCodes).toEqual(['58030', '58000', '57014']);
     expect(constructors.length).toBeGreaterThan(10);
   });
 
