@@ -102,7 +102,9 @@ class ApprovalSessionGuard implements SessionGuard {
       rule: verdict.approval.rule,
       why: verdict.approval.reason,
       settings,
-      scopeKey: settings.scope === 'run' ? runScopeKey(this.identity.role, statements) : null,
+      // The key comes from what the agent sent, in full: the held statements' params are the audit's
+      // record of them (masked, cut), under which two different bindings could look the same.
+      scopeKey: settings.scope === 'run' ? runScopeKey(this.identity.role, runningStatements(batch)) : null,
     };
     let held: HeldRequest;
     try {
@@ -134,9 +136,8 @@ class ApprovalSessionGuard implements SessionGuard {
   /** The estimate over the statements that would run, with their real bound values; null if it fails. */
   private async blastRadius(batch: GuardBatch): Promise<BlastRadius | null> {
     if (this.estimate === undefined) return null;
-    const running = batch.statements.filter((s) => s.via !== 'parse');
     try {
-      return await this.estimate(this.identity, running);
+      return await this.estimate(this.identity, runningStatements(batch));
     } catch {
       // Best effort: a reviewer still sees the statement itself.
       return null;
@@ -162,6 +163,11 @@ class ApprovalSessionGuard implements SessionGuard {
       ].join('  |  '),
     };
   }
+}
+
+/** The statements of the batch that run (a Parse alone runs nothing), as the agent sent them. */
+function runningStatements(batch: GuardBatch): GuardBatch['statements'] {
+  return batch.statements.filter((s) => s.via !== 'parse');
 }
 
 /** The held statements as stored and shown to reviewers (params as the inner guards recorded them). */

@@ -6,15 +6,23 @@ import { createHash } from 'node:crypto';
 import type { JsonValue } from '../audit/audit-event.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { parseSqlStatements } from '../policy/sql-parser.js';
-import type { HeldStatement } from './approval-types.js';
+
+/** One statement as sent: its SQL and its bound values exactly (never the masked record of them). */
+export interface ScopedStatement {
+  readonly sql: string;
+  readonly params?: readonly (string | null)[];
+  /** The digest of every value in full, when `params` holds cut values. */
+  readonly paramsDigest?: string;
+}
 
 /** Hex SHA-256 identifying these statements for this role; equal only for the same statements and values. */
-export function runScopeKey(role: string, statements: readonly HeldStatement[]): string {
+export function runScopeKey(role: string, statements: readonly ScopedStatement[]): string {
   const shape: JsonValue = [
     role,
     statements.map((statement) => [
       statementShape(statement.sql),
       statement.params === undefined ? null : [...statement.params],
+      statement.paramsDigest ?? null,
     ]),
   ];
   return createHash('sha256').update(canonicalJson(shape)).digest('hex');

@@ -29,6 +29,11 @@ export interface GuardStatement {
   readonly via: StatementVia;
   /** Execute only: the parameter values bound to the portal (text, or `\x…` hex for binary; null for NULL). */
   readonly params?: readonly (string | null)[];
+  /**
+   * Present when a value in `params` was cut for the record: the hex SHA-256 of every bound value in
+   * full (formats included), for whoever must tell two bindings apart exactly (approval run scope).
+   */
+  readonly paramsDigest?: string;
 }
 
 /** A unit the client sent together: one simple Query, or one extended-protocol batch up to Sync/Flush. */

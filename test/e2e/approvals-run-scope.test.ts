@@ -239,12 +239,9 @@ describe('approvals with scope: run', () => {
     expect(await orderExists(6)).toBe(true);
   });
 
-  // BUG: the run-scope key is computed from the bound values *as the audit trail records them*
-  // (src/approvals/approval-guard.ts, hold(): runScopeKey(role, heldStatements(verdict.statements))), and
-  // the masking guard records values compared with a masked column as '[redacted]'. So approving
-  // `delete … where email = $1` for alice@example.com covers the same statement for ANY email in that run:
-  // bob's row is deleted without a reviewer ever seeing it. The key must come from the real bound values.
-  it.fails('a value bound against a masked column is still part of the statement (masked params must not collide)', async () => {
+  // Regression: the run-scope key was once computed from the audit's record of the bound values
+  // (masked, cut at 2048 bytes), so two different bindings could share one approval.
+  it('a value bound against a masked column is still part of the statement (masked params must not collide)', async () => {
     const runId = newRunId();
     const text = 'delete from public.customers where email = $1';
     const first = await session('support', runId);
@@ -263,11 +260,8 @@ describe('approvals with scope: run', () => {
     ).toBe(1);
   });
 
-  // BUG: same root cause with long values: the audit trail keeps the first 2048 bytes of a bound value
-  // (src/proxy/postgres/statement-tracker.ts, recordedParams, RECORDED_PARAM_BYTES) plus its length, and
-  // the run-scope key is built from that. Two id lists of the same length that differ after byte 2048 are
-  // "the same statement": approving the deletion of order 1 lets the run delete order 2 unreviewed.
-  it.fails('a long bound value is part of the statement in full, not only its first 2048 bytes', async () => {
+  // Regression, same root cause: values longer than the 2048 bytes the audit keeps were compared cut.
+  it('a long bound value is part of the statement in full, not only its first 2048 bytes', async () => {
     const runId = newRunId();
     const text = 'delete from public.orders where id = any($1::int[])';
     const ids = (last: number) => `{${'1,'.repeat(1100)}${last}}`;

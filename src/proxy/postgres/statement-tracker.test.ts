@@ -107,6 +107,25 @@ describe('StatementTracker', () => {
     ]);
   });
 
+  it('adds a digest of the values in full only when one was cut, so cut values still tell bindings apart', () => {
+    const tracker = new StatementTracker();
+    const run = (last: string) =>
+      feed(
+        tracker,
+        parse('', 'SELECT $1'),
+        bindValues('', '', [`${'x'.repeat(RECORDED_PARAM_BYTES)}${last}`]),
+        execute(''),
+      )[1];
+    const a = run('a');
+    const b = run('b');
+    expect(a?.params).toEqual(b?.params);
+    expect(a?.paramsDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(a?.paramsDigest).not.toBe(b?.paramsDigest);
+    expect(run('a')?.paramsDigest).toBe(a?.paramsDigest);
+    const short = feed(tracker, parse('', 'SELECT $1'), bindValues('', '', ['short']), execute(''))[1];
+    expect(short?.paramsDigest).toBeUndefined();
+  });
+
   it('refuses a Bind whose values overrun the message', () => {
     const tracker = new StatementTracker();
     const lying = frame('B', cstr(''), cstr(''), int16(0), int16(1), int32(100), Buffer.from('ab'), int16(0));

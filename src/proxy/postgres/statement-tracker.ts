@@ -5,6 +5,7 @@
  * the batch (the upstream never saw it).
  */
 
+import { createHash } from 'node:crypto';
 import {
   type BindMessage,
   decodeBind,
@@ -22,6 +23,8 @@ type Undo = () => void;
 interface Portal {
   readonly sql: string;
   readonly params: readonly (string | null)[];
+  /** When a value was cut for the record: the SHA-256 of every value in full. */
+  readonly paramsDigest?: string;
 }
 
 /** Parameter values longer than this (in bytes) are recorded cut, with their full length. */
@@ -63,7 +66,7 @@ export class StatementTracker {
         const sql = this.statements.get(serverNameKey(bind.statementName));
         const portal = serverNameKey(bind.portalName);
         if (sql === undefined) this.remove(this.portals, portal);
-        else this.set(this.portals, portal, { sql, params: recordedParams(bind) });
+        else this.set(this.portals, portal, { sql, ...recordedParams(bind) });
         return;
       }
       case Frontend.Execute: {
@@ -71,7 +74,13 @@ export class StatementTracker {
         const portal = this.portals.get(serverNameKey(portalName));
         // Executing an unknown portal fails upstream; the guard still sees that something was attempted.
         if (portal === undefined) out.push({ sql: '', via: 'execute' });
-        else out.push({ sql: portal.sql, via: 'execute', params: portal.params });
+        else
+          out.push({
+            sql: portal.sql,
+            via: 'execute',
+            params: portal.params,
+            ...(portal.paramsDigest === undefined ? {} : { paramsDigest: portal.paramsDigest }),
+          });
         return;
       }
       case Frontend.Close: {
@@ -136,13 +145,31 @@ function isAscii(text: string): boolean {
 
 /**
  * Bound values as the audit trail shows them: text as sent, binary as `\x` hex, NULL as null; values
- * over RECORDED_PARAM_BYTES are cut there and marked with their full length.
+ * over RECORDED_PARAM_BYTES are cut there and marked with their full length, and then the digest of
+ * every value in full tells bindings apart that the record cannot (only then: hashing costs).
  */
-function recordedParams(bind: BindMessage): (string | null)[] {
-  return bind.values.map(({ format, value }) => {
+function recordedParams(bind: BindMessage): Pick<Portal, 'params' | 'paramsDigest'> {
+  let cutAny = false;
+  const params = bind.values.map(({ format, value }) => {
     if (value === null) return null;
     const cut = value.length > RECORDED_PARAM_BYTES ? value.subarray(0, RECORDED_PARAM_BYTES) : value;
     const shown = format === 1 ? `\\x${cut.toString('hex')}` : cut.toString('utf8');
-    return cut === value ? shown : `${shown}…[${value.length} bytes]`;
+    if (cut === value) return shown;
+    cutAny = true;
+    return `${shown}…[${value.length} bytes]`;
   });
+  return cutAny ? { params, paramsDigest: digestValues(bind) } : { params };
+}
+
+/** SHA-256 over each value's format, length (-1 for NULL) and bytes. */
+function digestValues(bind: BindMessage): string {
+  const hash = createHash('sha256');
+  const header = Buffer.alloc(5);
+  for (const { format, value } of bind.values) {
+    header.writeUInt8(format, 0);
+    header.writeInt32BE(value === null ? -1 : value.length, 1);
+    hash.update(header);
+    if (value !== null) hash.update(value);
+  }
+  return hash.digest('hex');
 }
