@@ -44,7 +44,7 @@ export function registerDemoCommand(program: Command): void {
             process.stdout.write(
               `approval: ${
                 approved
-                  ? `update held as ${approval.id} until demo-reviewer approved it, then ran (${approval.ran})`
+                  ? `delete held as ${approval.id} until demo-reviewer approved it, then ran (${approval.ran})`
                   : `NOT HELD FOR APPROVAL (${JSON.stringify(approval)})`
               }\n`,
             );

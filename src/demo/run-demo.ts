@@ -177,7 +177,7 @@ export interface SelfCheck {
   readonly auditSeq: number | null;
   /** The first customer's email and SSN as the agent receives them. */
   readonly masked: { readonly email: string; readonly ssn: string };
-  /** A held UPDATE: its request id, whether the agent waited until it was approved, and its command tag. */
+  /** A held DELETE: its request id, whether the agent waited until it was approved, and its command tag. */
   readonly approval: {
     readonly id: string | null;
     readonly heldUntilApproved: boolean;
@@ -214,7 +214,7 @@ async function selfCheck(info: ConnectionInfo, store: Store, desk: ApprovalDesk)
   }
 }
 
-/** Sends an UPDATE the role must have approved, approves it as the demo reviewer, and sees it run. */
+/** Sends a DELETE the role must have approved, approves it as the demo reviewer, and sees it run. */
 async function approvalCheck(client: pg.Client, desk: ApprovalDesk): Promise<SelfCheck['approval']> {
   let id: string | null = null;
   const noticed = new Promise<void>((resolve) => {
@@ -224,7 +224,8 @@ async function approvalCheck(client: pg.Client, desk: ApprovalDesk): Promise<Sel
     });
   });
   let finished = false;
-  const running = client.query('update orders set status = status where id = 1').finally(() => {
+  // The last order (its items go with it: ON DELETE CASCADE); the demo database lives only as long as the demo.
+  const running = client.query('delete from orders where id = (select max(id) from orders)').finally(() => {
     finished = true;
   });
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
@@ -260,7 +261,7 @@ Try:   select * from customers limit 5;                -- email, phone, ssn and 
        select id from customers where ssn like '9%';   -- refused: masked SSNs may not be used to filter
        select status, count(*), sum(order_total(id)) from orders group by status;
        select * from secrets;                          -- refused: denied by the role
-       update orders set status = 'shipped' where id = 1; -- held until a human approves it (below)
+       delete from orders where id = 1;                -- held until a human approves it (below)
        update customers set email = 'x' where id = 1;  -- refused: the role may not write customers
        select pg_read_file('/etc/passwd');             -- refused: not an allowed function
 

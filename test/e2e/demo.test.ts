@@ -28,7 +28,7 @@ describe('airlock demo', () => {
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain('audit verify --config');
     expect(demo.stdout).toMatch(
-      /approval: update held as apr_[a-z2-7]+ until demo-reviewer approved it, then ran \(UPDATE 1\)\n/,
+      /approval: delete held as apr_[a-z2-7]+ until demo-reviewer approved it, then ran \(DELETE 1\)\n/,
     );
     expect(demo.stdout).toMatch(
       /self-check through the gateway: 200 customers, 500 orders; audit record seq \d+\n/,
