@@ -1,6 +1,7 @@
 /** How `airlock approvals list|show` print requests for people: a table of the queue, the detail of one. */
 import type { ApprovalView } from '../approvals/approval-view.js';
 import { terminalSafe } from '../audit/audit-event-line.js';
+import { formatTextTable, truncateText } from './text-table.js';
 
 /** Longest SQL shown in a table cell; `show` prints the whole statement. */
 const SQL_CELL_LENGTH = 60;
@@ -14,21 +15,12 @@ export function formatApprovalTable(views: readonly ApprovalView[], now: number)
       view.id,
       view.status,
       formatDuration(now - Date.parse(view.createdAt)),
-      truncate(view.subject, 32),
+      truncateText(view.subject, 32),
       view.role,
-      truncate(firstLine(view.sql), SQL_CELL_LENGTH),
+      truncateText(firstLine(view.sql), SQL_CELL_LENGTH),
     ].map(terminalSafe),
   );
-  const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => row[column]?.length ?? 0)));
-  return all
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTextTable([header, ...rows]);
 }
 
 /**
@@ -92,8 +84,4 @@ function firstLine(text: string): string {
   const lines = text.trim().split(/\r?\n/);
   const first = lines[0] ?? '';
   return lines.length > 1 ? `${first} …` : first;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -9,6 +9,7 @@ import { buildConnectionInfo } from '../identity/connection-info.js';
 import { issueToken, TokenRequestError } from '../identity/issue-token.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, TokenRecord } from '../store/store.js';
+import { formatTextTable, truncateText } from './text-table.js';
 
 const DEFAULT_CONFIG_PATH = './airlock.yaml';
 
@@ -138,12 +139,12 @@ async function runList(options: ListOptions): Promise<void> {
     const rows = records.map((record) => [
       record.tokenId,
       record.role,
-      truncate(record.subject, 32),
-      truncate(record.reason, 40),
+      truncateText(record.subject, 32),
+      truncateText(record.reason, 40),
       new Date(record.expiresAt).toISOString(),
       tokenStatus(record, now),
     ]);
-    print(formatTable([header, ...rows]));
+    print(formatTextTable([header, ...rows]));
   });
 }
 
@@ -221,22 +222,6 @@ function describeToken(record: TokenRecord, now: number) {
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
     status: tokenStatus(record, now),
   };
-}
-
-function formatTable(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function formatRemaining(ms: number): string {

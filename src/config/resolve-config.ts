@@ -298,54 +298,66 @@ function resolveAuditors(
   entries: ConfigFile['auditors'],
   issues: ConfigIssue[],
 ): Record<string, AuditorConfig> {
-  const auditors: Record<string, AuditorConfig> = Object.create(null);
-  const owners = new Map<string, string>();
-  for (const [name, entry] of Object.entries(entries)) {
-    const key = entry.key ?? '';
-    const problem = auditorKeyProblem(key);
-    if (problem !== undefined) {
+  return resolveKeyHolders(
+    'auditors',
+    'each auditor their own key',
+    entries,
+    (name, entry) => {
+      const problem = auditorKeyProblem(entry.key ?? '');
+      if (problem === undefined) return hashAuditorKey(entry.key ?? '');
       issues.push({ key: `auditors.${name}.key`, problem, fix: AUDITOR_KEY_FIX });
-      continue;
-    }
-    const keySha256 = hashAuditorKey(key);
-    const owner = owners.get(keySha256);
-    if (owner !== undefined) {
-      issues.push({
-        key: `auditors.${name}.key`,
-        problem: `is the same key as auditors.${owner}.key`,
-        fix: `give each auditor its own key (${AUDITOR_KEY_FIX})`,
-      });
-      continue;
-    }
-    owners.set(keySha256, name);
-    auditors[name] = { name, keySha256 };
-  }
-  return auditors;
+      return undefined;
+    },
+    (name, _entry, keySha256) => ({ name, keySha256 }),
+    issues,
+  );
 }
 
-/** Checks each reviewer's key and keeps only its hash; a key shared by two reviewers is refused. */
+/** Checks each reviewer's key (or key hash) and keeps only its hash; a key shared by two reviewers is refused. */
 function resolveReviewers(
   entries: ConfigFile['reviewers'],
   issues: ConfigIssue[],
 ): Record<string, ReviewerConfig> {
-  const reviewers: Record<string, ReviewerConfig> = Object.create(null);
+  return resolveKeyHolders(
+    'reviewers',
+    'each reviewer their own key',
+    entries,
+    (name, entry) => reviewerKeyHash(name, entry, issues),
+    (name, entry, keySha256) => ({ name, keySha256, subjects: Object.freeze([...entry.subjects]) }),
+    issues,
+  );
+}
+
+/**
+ * People who authenticate with a bearer key (auditors, reviewers): each entry's key hash from `hashOf`
+ * (which reports its own problems), refusing a key two of them share: one key, one person.
+ */
+function resolveKeyHolders<E, T>(
+  section: string,
+  give: string,
+  entries: Readonly<Record<string, E>>,
+  hashOf: (name: string, entry: E) => string | undefined,
+  build: (name: string, entry: E, keySha256: string) => T,
+  issues: ConfigIssue[],
+): Record<string, T> {
+  const holders: Record<string, T> = Object.create(null);
   const owners = new Map<string, string>();
   for (const [name, entry] of Object.entries(entries)) {
-    const keySha256 = reviewerKeyHash(name, entry, issues);
+    const keySha256 = hashOf(name, entry);
     if (keySha256 === undefined) continue;
     const owner = owners.get(keySha256);
     if (owner !== undefined) {
       issues.push({
-        key: `reviewers.${name}.key`,
-        problem: `is the same key as reviewers.${owner}.key`,
-        fix: `give each reviewer their own key (${AUDITOR_KEY_FIX})`,
+        key: `${section}.${name}.key`,
+        problem: `is the same key as ${section}.${owner}.key`,
+        fix: `give ${give} (${AUDITOR_KEY_FIX})`,
       });
       continue;
     }
     owners.set(keySha256, name);
-    reviewers[name] = { name, keySha256, subjects: Object.freeze([...entry.subjects]) };
+    holders[name] = build(name, entry, keySha256);
   }
-  return reviewers;
+  return holders;
 }
 
 /** The reviewer's key hash: from `key` (hashed here) or `key_sha256` (exactly one of them). */
