@@ -735,6 +735,8 @@ describe('loadConfigFile', () => {
     const config = loadConfigFile(example.pathname, { SHOP_DB_PASSWORD: 'example' });
     expect(Object.keys(config.upstreams)).toContain('shop');
     expect(config.upstreams.shop?.password).toBe('example');
+    expect(Object.keys(config.reviewers)).toEqual(['alice']);
+    expect(config.roles.reporting?.approval.timeoutMs).toBe(15 * 60_000);
   });
 });
 
