@@ -77,6 +77,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class ApprovalCoordinator {
   private readonly waiting = new Map<string, Waiter>();
+  /** Requests whose end (expiry, withdrawal) is being stored: a second end of the same request is a no-op. */
+  private readonly ending = new Set<string>();
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
 
@@ -213,7 +215,8 @@ export class ApprovalCoordinator {
    */
   private async end(id: string, status: 'expired' | 'withdrawn', outcome: string): Promise<void> {
     const waiter = this.waiting.get(id);
-    if (waiter === undefined) return;
+    if (waiter === undefined || this.ending.has(id)) return;
+    this.ending.add(id);
     const at = this.deps.now();
     let ended: ApprovalRequest | undefined;
     try {
@@ -229,8 +232,8 @@ export class ApprovalCoordinator {
       this.deps.logger.error({ err: String(error), approvalId: id }, 'approval: could not store its end');
     }
     const request = ended ?? { ...waiter.request, status, decidedAt: at, outcome };
-    if (request.status === 'pending') return;
-    if (request.status === status) await this.recordEnd(request);
+    if (request.status !== 'pending' && request.status === status) await this.recordEnd(request);
+    this.ending.delete(id);
     this.settle(request);
   }
 
