@@ -71,7 +71,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const masking = maskingGuard(deps.guard ?? createPolicyGuard(config), config);
   // Approvals need the audit trail (requests and decisions are evidence); without it, needing one refuses.
   const approvals =
-    deps.audit === undefined ? null : openApprovals({ config, store, audit: deps.audit, logger, now });
+    deps.audit === undefined
+      ? null
+      : openApprovals({ config, store, audit: deps.audit, logger, now, metrics });
   const blastRadius = createBlastRadiusEstimator(config);
   if (approvals !== null) {
     const abandoned = await approvals.coordinator.abandonLeftovers();

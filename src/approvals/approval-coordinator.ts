@@ -58,6 +58,11 @@ export interface ApprovalCoordinatorDeps {
   readonly pollMs: number;
   readonly now: () => number;
   readonly logger: Logger;
+  /** Told when a session starts waiting and when its request ends (metrics). */
+  readonly observer?: {
+    readonly waiting: (count: number) => void;
+    readonly ended: (status: Exclude<ApprovalStatus, 'pending'>) => void;
+  };
 }
 
 interface Waiter {
@@ -154,6 +159,7 @@ export class ApprovalCoordinator {
     });
     const expiry = this.armExpiry(request.id, request.expiresAt);
     this.waiting.set(request.id, { request, resolve, expiry });
+    this.deps.observer?.waiting(this.waiting.size);
     this.startPolling();
     this.deps.notify({ event: 'approval.requested', request, links: this.links(request.id) });
     return {
@@ -178,6 +184,7 @@ export class ApprovalCoordinator {
       'abandoned: the gateway restarted while it waited, and its session is gone',
     );
     for (const request of abandoned) {
+      this.deps.observer?.ended('abandoned');
       await this.recordEnd(request);
       this.deps.notify({ event: 'approval.decided', request, links: this.links(request.id) });
     }
@@ -247,6 +254,8 @@ export class ApprovalCoordinator {
       clearInterval(this.pollTimer);
       this.pollTimer = null;
     }
+    this.deps.observer?.waiting(this.waiting.size);
+    this.deps.observer?.ended(request.status);
     waiter.resolve({ status: request.status, request });
     this.deps.notify({ event: 'approval.decided', request, links: this.links(request.id) });
   }

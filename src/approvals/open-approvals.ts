@@ -1,6 +1,7 @@
 /** Builds the gateway's approval machinery from the config: webhooks, the coordinator and the reviewers' desk. */
 import type { AuditRecorder } from '../audit/audited-guard.js';
 import type { AirlockConfig } from '../config/config-types.js';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { ApprovalCoordinator } from './approval-coordinator.js';
@@ -22,8 +23,9 @@ export function openApprovals(deps: {
   readonly audit: AuditRecorder;
   readonly logger: Logger;
   readonly now: () => number;
+  readonly metrics?: GatewayMetrics;
 }): OpenedApprovals {
-  const { config, store, audit, logger, now } = deps;
+  const { config, store, audit, logger, now, metrics } = deps;
   const notifier = new WebhookNotifier(config.notify, { logger, now });
   const coordinator = new ApprovalCoordinator({
     store,
@@ -34,6 +36,14 @@ export function openApprovals(deps: {
     pollMs: config.approvals.pollMs,
     now,
     logger,
+    ...(metrics === undefined
+      ? {}
+      : {
+          observer: {
+            waiting: (count) => metrics.approvalsPending.set(count),
+            ended: (status) => metrics.approvalsEnded.inc({ status }),
+          },
+        }),
   });
   const desk = openApprovalDesk({
     store,

@@ -13,6 +13,8 @@ export class GatewayMetrics {
   readonly protocolErrors: Counter;
   readonly auditSinkLag: Gauge;
   readonly auditSinkErrors: Counter;
+  readonly approvalsPending: Gauge;
+  readonly approvalsEnded: Counter<'status'>;
   private readonly bytes: Counter<'direction'>;
   readonly bytesFromAgent: { inc(n: number): void };
   readonly bytesToAgent: { inc(n: number): void };
@@ -65,6 +67,17 @@ export class GatewayMetrics {
     this.auditSinkErrors = new Counter({
       name: 'airlock_audit_sink_errors_total',
       help: 'Failed attempts to ship audit events to audit.sink (each is retried; no event is lost)',
+      registers,
+    });
+    this.approvalsPending = new Gauge({
+      name: 'airlock_approvals_pending',
+      help: 'Statements held in their sessions, waiting for reviewers',
+      registers,
+    });
+    this.approvalsEnded = new Counter({
+      name: 'airlock_approvals_total',
+      help: 'Approval requests ended, by status (approved, denied, expired, withdrawn, abandoned)',
+      labelNames: ['status'],
       registers,
     });
     this.bytes = new Counter({

@@ -195,6 +195,9 @@ describe('human approval through real sessions', () => {
     expect(approved.status).toBe(200);
     expect((await running).rowCount).toBe(1);
     expect((await post(`${request.id}/deny`, BOB_KEY, { reason: 'too late' })).status).toBe(409);
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/airlock_approvals_total\{status="approved"\} [1-9]/);
+    expect(metrics).toMatch(/airlock_approvals_pending 0/);
     await client.end();
   });
 
