@@ -296,6 +296,10 @@ describe('human approval through real sessions', () => {
     const request = await heldRequest(notices);
     await sendCancel(gw, client);
     expect(await running).toMatchObject({ code: '57014' });
+    // The cancel withdrew the held statement; the agent's next statement runs normally (the gateway does
+    // not forward a cancel for a held statement, which could otherwise land on whatever runs next).
+    const next = await client.query('select count(*)::int as n from generate_series(1, 2000000)');
+    expect(next.rows[0].n).toBe(2_000_000);
     await expect.poll(async () => (await desk.get(request.id))?.status, { timeout: 5000 }).toBe('withdrawn');
     expect(await orderCount()).toBe(10);
     // Still a working session after the cancel.

@@ -218,12 +218,15 @@ export class PostgresRelay {
   }
 
   /**
-   * The agent sent a CancelRequest: a batch waiting for its verdict (an approval) is withdrawn, and the
-   * upstream is asked to cancel whatever it runs (PostgreSQL ignores a cancel reaching an idle backend).
+   * The agent sent a CancelRequest: a batch waiting for its verdict (an approval) is withdrawn; otherwise
+   * the upstream is asked to cancel whatever it runs (PostgreSQL ignores a cancel reaching an idle backend).
    */
   cancel(): void {
+    const held = this.withdrawListener !== null;
     this.withdraw('cancelled');
-    this.options.cancelUpstream();
+    // The upstream runs nothing for a held batch; a cancel sent anyway could land on the next statement
+    // the agent sends after its 57014. Earlier pipelined work still running is cancelled as usual.
+    if (!held || this.progress.busy) this.options.cancelUpstream();
   }
 
   private withdraw(why: WithdrawReason): void {
