@@ -921,6 +921,30 @@ describe('parseConfigText: approvals', () => {
     expect(config.notify).toEqual([]);
   });
 
+  it('reads the approval config exactly as the issue writes it: ${VAR} unquoted in flow style', () => {
+    const config = parse(
+      withSection(
+        [
+          'reviewers:',
+          '  alice: { key: ${ALICE_REVIEW_KEY} }',
+          'notify:',
+          '  - { url: https://hooks.example/airlock, secret: ${HOOK_SECRET} }',
+          '  - { url: ${SLACK_WEBHOOK_URL}, format: slack }',
+        ].join('\n'),
+      ),
+      {
+        ALICE_REVIEW_KEY: KEY,
+        HOOK_SECRET: 's'.repeat(32),
+        SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
+      },
+    );
+    expect(config.reviewers.alice?.keySha256).toBe(createHash('sha256').update(KEY).digest('hex'));
+    expect(config.notify.map((t) => t.url)).toEqual([
+      'https://hooks.example/airlock',
+      'https://hooks.slack.com/services/T/B/X',
+    ]);
+  });
+
   it('reads webhook targets; a JSON receiver needs a secret, Slack does not', () => {
     const config = parse(
       withSection(

@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { validateConfigFile } from './config-schema.js';
 import type { AirlockConfig } from './config-types.js';
+import { holdsPlaceholderCharacters, restoreEnvReferences, shieldEnvReferences } from './env-references.js';
 import { substituteEnv } from './env-substitution.js';
 import { resolveConfig } from './resolve-config.js';
 
@@ -121,7 +122,14 @@ function withoutUpstreamPasswords(tree: Record<string, unknown>): Record<string,
 }
 
 function parseYaml(text: string): Record<string, unknown> {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (holdsPlaceholderCharacters(text)) {
+    throw new ConfigError({
+      key: '',
+      problem: 'the file contains the private-use characters U+E000 or U+E001',
+      fix: 'remove them (Airlock uses them internally while reading ${VAR} references)',
+    });
+  }
+  const document = parseDocument(shieldEnvReferences(text), { prettyErrors: true, uniqueKeys: true });
   // Only the first syntax error: the parser's later ones are mostly echoes of it.
   const syntaxError = document.errors[0];
   if (syntaxError !== undefined) {
@@ -165,7 +173,7 @@ function parseYaml(text: string): Record<string, unknown> {
       fix: 'start from airlock.example.yaml (listen, upstreams, roles, ...)',
     });
   }
-  return tree as Record<string, unknown>;
+  return restoreEnvReferences(tree) as Record<string, unknown>;
 }
 
 /** YAML aliases may point at an ancestor; such a tree has no end, so every later walk would overflow. */
