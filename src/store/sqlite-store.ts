@@ -76,6 +76,17 @@ const MIGRATIONS: readonly ((db: Db) => void)[] = [
     `);
   },
   migrateApprovals,
+  (db) => {
+    // CI ID tokens already exchanged (jti or hash), kept until they expire: a replay is refused.
+    db.exec(`
+      CREATE TABLE exchanged_id_tokens (
+        key        TEXT PRIMARY KEY NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX exchanged_id_tokens_expires_at ON exchanged_id_tokens (expires_at);
+      CREATE INDEX tokens_run_id ON tokens (run_id) WHERE run_id IS NOT NULL;
+    `);
+  },
 ];
 
 interface TokenRow {
@@ -169,6 +180,29 @@ export class SqliteStore implements Store {
     this.#insertAuditCheckpoint = this.#db.prepare(
       'INSERT INTO audit_checkpoints (instance, seq, body) VALUES (?, ?, ?)',
     );
+  }
+
+  async rememberIdToken(key: string, expiresAt: number, now: number): Promise<boolean> {
+    const remember = this.#db.transaction((): boolean => {
+      // Bounded work per call: old entries go a batch at a time.
+      this.#db
+        .prepare(
+          'DELETE FROM exchanged_id_tokens WHERE key IN (SELECT key FROM exchanged_id_tokens WHERE expires_at <= ? LIMIT 100)',
+        )
+        .run(now);
+      const inserted = this.#db
+        .prepare('INSERT OR IGNORE INTO exchanged_id_tokens (key, expires_at) VALUES (?, ?)')
+        .run(key, expiresAt);
+      return inserted.changes === 1;
+    });
+    return remember.immediate();
+  }
+
+  async revokeRun(runId: string, at: number): Promise<string[]> {
+    const rows = this.#db
+      .prepare('UPDATE tokens SET revoked_at = ? WHERE run_id = ? AND revoked_at IS NULL RETURNING token_id')
+      .all(at, runId) as { token_id: string }[];
+    return rows.map((row) => row.token_id).sort();
   }
 
   async insertApproval(request: ApprovalRequest): Promise<void> {

@@ -217,8 +217,8 @@ describe('SQLite audit search indexes', () => {
   it('are created by migration 3 and used for subject, run and session searches', () => {
     const db = new Database(join(dir, 'airlock.db'), { readonly: true });
     try {
-      // Migration 4 (approvals) came after the search indexes.
-      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 4 });
+      // Migrations 4 (approvals) and 5 (CI token exchange) came after the search indexes.
+      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 5 });
       for (const [field, index] of [
         ['subject', 'audit_events_subject'],
         ['runId', 'audit_events_run_id'],
@@ -244,6 +244,7 @@ describe('SQLite audit search indexes', () => {
     // What a store written at schema version 2 looked like: no search indexes, no approval tables.
     db.exec(`DROP INDEX audit_events_subject; DROP INDEX audit_events_run_id;
              DROP INDEX audit_events_session_id; DROP TABLE approval_decisions; DROP TABLE approvals;
+             DROP TABLE exchanged_id_tokens; DROP INDEX tokens_run_id;
              UPDATE schema_version SET version = 2`);
     db.close();
     const upgraded = openStore({ kind: 'sqlite', path });

@@ -271,3 +271,34 @@ describe('SqliteStore on a shared file', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('Store: CI token exchange (sqlite)', () => {
+  it('remembers an exchanged ID token until it expires, and refuses it again meanwhile', async () => {
+    const store = openStore({ kind: 'sqlite', path: join(tempDir(), 'exchange.db') });
+    try {
+      expect(await store.rememberIdToken('jti:iss:1', NOW + MINUTE, NOW)).toBe(true);
+      expect(await store.rememberIdToken('jti:iss:1', NOW + MINUTE, NOW + 1)).toBe(false);
+      expect(await store.rememberIdToken('jti:iss:2', NOW + MINUTE, NOW + 1)).toBe(true);
+      // Expired: forgotten, so the same key may be remembered again (the verifier refuses the expired token itself).
+      expect(await store.rememberIdToken('jti:iss:1', NOW + 3 * MINUTE, NOW + 2 * MINUTE)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('revokes every live token of a run, and only those', async () => {
+    const store = openStore({ kind: 'sqlite', path: join(tempDir(), 'runs.db') });
+    try {
+      await store.insertToken(token('at_a', { runId: 'run-1' }));
+      await store.insertToken(token('at_b', { runId: 'run-1' }));
+      await store.insertToken(token('at_c', { runId: 'run-2' }));
+      await store.insertToken(token('at_d', { runId: 'run-1', revokedAt: NOW - 5 }));
+      expect(await store.revokeRun('run-1', NOW)).toEqual(['at_a', 'at_b']);
+      expect(await store.revokedAmong(['at_a', 'at_b', 'at_c'])).toEqual(new Set(['at_a', 'at_b']));
+      expect((await store.getToken('at_d'))?.revokedAt).toBe(NOW - 5);
+      expect(await store.revokeRun('run-1', NOW + 1)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});

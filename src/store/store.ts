@@ -92,6 +92,13 @@ export interface ApprovalChange<T> {
 }
 
 export interface Store {
+  /**
+   * Remembers a CI ID token (by `key`: its jti or its hash) until `expiresAt`; false when it was already
+   * remembered and has not expired (a replay). Forgets expired entries as it goes.
+   */
+  rememberIdToken(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /** Revokes every live token of CI run `runId` at `at`; returns the ids it revoked. */
+  revokeRun(runId: string, at: number): Promise<string[]>;
   insertApproval(request: ApprovalRequest): Promise<void>;
   getApproval(id: string): Promise<ApprovalRequest | undefined>;
   getApprovals(ids: readonly string[]): Promise<ApprovalRequest[]>;
