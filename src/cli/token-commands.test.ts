@@ -200,6 +200,46 @@ describe('airlock token list and revoke', () => {
     expect(airlockOk('token', 'list', '--all')).toMatch(new RegExp(`${issued.tokenId} .* revoked`));
   });
 
+  it('revokes every live token of a CI run with --run, and needs either an id or --run', () => {
+    const issue = (runId: string) =>
+      JSON.parse(
+        airlockOk(
+          'token',
+          'issue',
+          '--role',
+          'reader',
+          '--subject',
+          'ci',
+          '--reason',
+          'r',
+          '--run-id',
+          runId,
+          '--json',
+        ),
+      ) as { tokenId: string };
+    const a = issue('gh-900.1');
+    const b = issue('gh-900.1');
+    const other = issue('gh-901.1');
+    const ids = [a.tokenId, b.tokenId].sort();
+    expect(airlockOk('token', 'revoke', '--run', 'gh-900.1')).toBe(
+      `revoked 2 tokens of run gh-900.1: ${ids.join(', ')}\n`,
+    );
+    expect(airlockOk('token', 'revoke', '--run', 'gh-900.1')).toBe('no live token of run gh-900.1\n');
+    const live = (JSON.parse(airlockOk('token', 'list', '--json')) as { tokenId: string }[]).map(
+      (t) => t.tokenId,
+    );
+    expect(live).toContain(other.tokenId);
+    expect(live).not.toContain(a.tokenId);
+    for (const args of [
+      ['token', 'revoke'],
+      ['token', 'revoke', a.tokenId, '--run', 'x'],
+    ]) {
+      const result = airlock(...args, '--config', configPath);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('give either a token id or --run <run id>');
+    }
+  });
+
   it('exits 1 with a message when revoking an unknown token', () => {
     const result = airlock('token', 'revoke', 'at_aaaaaaaaaaaaaaaaaaaa', '--config', configPath);
     expect(result.status).toBe(1);

@@ -7,6 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { buildConnectionInfo } from '../identity/connection-info.js';
 import { issueToken, TokenRequestError } from '../identity/issue-token.js';
+import { revokeRun } from '../identity/revoke-run.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, TokenRecord } from '../store/store.js';
 import { formatTextTable, truncateText } from './text-table.js';
@@ -63,10 +64,15 @@ export function registerTokenCommands(program: Command): void {
     });
 
   withConfigOption(token.command('revoke'))
-    .description('revoke a token; sessions using it are ended by the gateway')
-    .argument('<tokenId>', 'id of the token, e.g. at_…')
-    .action(async (tokenId: string, options: ConfigOption) => {
-      await runRevoke(tokenId, options);
+    .description('revoke a token, or every token of a CI run; sessions using them are ended by the gateway')
+    .argument('[tokenId]', 'id of the token, e.g. at_…')
+    .option('--run <runId>', 'revoke every live token of this CI run (a pipeline’s last step)')
+    .action(async (tokenId: string | undefined, options: ConfigOption & { run?: string }) => {
+      if ((tokenId === undefined) === (options.run === undefined)) {
+        throw new TokenRequestError('give either a token id or --run <run id>');
+      }
+      if (options.run !== undefined) await runRevokeRun(options.run, options);
+      else await runRevoke(tokenId ?? '', options);
     });
 }
 
@@ -168,6 +174,17 @@ async function runRevoke(tokenId: string, options: ConfigOption): Promise<void> 
       what: { expiresAt: new Date(record.expiresAt).toISOString(), upstream: record.upstream },
     });
     print(`revoked ${tokenId}`);
+  });
+}
+
+async function runRevokeRun(runId: string, options: ConfigOption): Promise<void> {
+  await withStore(options, async (store, _config, audit) => {
+    const revoked = await revokeRun({ store, audit, now: Date.now }, runId, 'cli');
+    print(
+      revoked.length === 0
+        ? `no live token of run ${runId}`
+        : `revoked ${revoked.length} token${revoked.length === 1 ? '' : 's'} of run ${runId}: ${revoked.join(', ')}`,
+    );
   });
 }
 
