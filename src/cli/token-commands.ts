@@ -100,7 +100,7 @@ async function runIssue(options: IssueOptions): Promise<void> {
       why: { reason: issued.reason, runId: issued.runId },
       what: { expiresAt: new Date(issued.expiresAt).toISOString(), upstream: issued.upstream },
     });
-    const info = buildConnectionInfo(issued, config.listen.postgres);
+    const info = buildConnectionInfo(issued, config.listen.advertise ?? config.listen.postgres);
     if (options.json) {
       print(JSON.stringify(info, null, 2));
       return;

@@ -118,6 +118,7 @@ export const configFileSchema = strictMapping({
   listen: section({
     postgres: hostPortField({ required: true }),
     http: hostPortField({ required: false }),
+    advertise: hostPortField({ required: false }),
     allow_plaintext_remote: booleanField(false),
   }),
   tls: z.preprocess(

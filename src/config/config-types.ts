@@ -93,6 +93,11 @@ export interface AirlockConfig {
     readonly postgres: HostPort;
     /** HTTP API (health, metrics, audit search). null disables it. */
     readonly http: HostPort | null;
+    /**
+     * The PostgreSQL address clients are told to connect to (connection details of issued and exchanged
+     * tokens), when it differs from `postgres` (a load balancer, a wildcard bind); null: `postgres`.
+     */
+    readonly advertise: HostPort | null;
     /** Accept plaintext connections from non-loopback addresses. Default false. */
     readonly allowPlaintextRemote: boolean;
   };

@@ -68,6 +68,7 @@ listen:
   postgres: 0.0.0.0:6432
   http: '[::1]:6480'
   allow_plaintext_remote: true
+  advertise: airlock.example.com:5432
 tls: { cert: certs/gateway.crt, key: certs/gateway.key }
 store: sqlite:data/airlock.db
 upstreams:
@@ -113,6 +114,7 @@ auditors:
       listen: {
         postgres: { host: '0.0.0.0', port: 6432 },
         http: { host: '::1', port: 6480 },
+        advertise: { host: 'airlock.example.com', port: 5432 },
         allowPlaintextRemote: true,
       },
       tls: { cert: CERT, key: KEY },
@@ -192,6 +194,7 @@ auditors:
     expect(config.listen).toEqual({
       postgres: { host: '127.0.0.1', port: 6432 },
       http: null,
+      advertise: null,
       allowPlaintextRemote: false,
     });
     expect(config.tls).toBeNull();

@@ -92,7 +92,12 @@ export function resolveConfig(
     ok: true,
     config: {
       source: context.source,
-      listen: { postgres, http, allowPlaintextRemote: file.listen.allow_plaintext_remote },
+      listen: {
+        postgres,
+        http,
+        advertise: file.listen.advertise ?? null,
+        allowPlaintextRemote: file.listen.allow_plaintext_remote,
+      },
       tls,
       store: { kind: file.store.kind, path: storePath },
       upstreams,

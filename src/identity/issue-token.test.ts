@@ -15,7 +15,12 @@ const MINUTE = 60_000;
 function testConfig(): AirlockConfig {
   return Object.freeze({
     source: null,
-    listen: { postgres: { host: '127.0.0.1', port: 6432 }, http: null, allowPlaintextRemote: false },
+    listen: {
+      postgres: { host: '127.0.0.1', port: 6432 },
+      http: null,
+      advertise: null,
+      allowPlaintextRemote: false,
+    },
     tls: null,
     store: { kind: 'sqlite', path: ':memory:' },
     upstreams: {
