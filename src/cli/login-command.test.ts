@@ -171,6 +171,7 @@ const EXPECTED_ENV_LINES = [
   'PGSSLMODE=verify-full',
   'AIRLOCK_TOKEN_ID=at_abcdefghijklmnopqrst',
   'AIRLOCK_TOKEN_EXPIRES_AT=2030-01-01T12:20:00.000Z',
+  'AIRLOCK_RUN_ID=9001.1',
 ].join('\n');
 
 describe('airlock login --oidc github', () => {

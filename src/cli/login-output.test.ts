@@ -49,6 +49,12 @@ describe('formatEnvLines', () => {
     ]);
   });
 
+  it('adds AIRLOCK_RUN_ID when the token belongs to a CI run', () => {
+    expect(formatEnvLines(buildLoginEnv({ ...info, runId: '9001.2' }, 'require'))).toMatch(
+      /\nAIRLOCK_TOKEN_EXPIRES_AT=2030-01-01T00:00:00.000Z\nAIRLOCK_RUN_ID=9001.2\n$/,
+    );
+  });
+
   it.each([
     ['a newline (would inject a variable into later steps)', 'shop\nNODE_OPTIONS=--require=/tmp/x'],
     ['shell syntax (would run when the file is sourced)', 'shop$(id)'],

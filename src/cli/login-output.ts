@@ -15,7 +15,10 @@ export function chooseSslmode(host: string, requested: string | null): string {
   return requested ?? (isLoopbackHost(host) ? 'disable' : 'verify-full');
 }
 
-/** The libpq variables (https://www.postgresql.org/docs/current/libpq-envars.html) plus the token's id and expiry. */
+/**
+ * The libpq variables (https://www.postgresql.org/docs/current/libpq-envars.html) plus the token's id,
+ * expiry and, when it has one, its run id (what a last step sends to `POST /v1/runs/<run id>/revoke`).
+ */
 export function buildLoginEnv(info: ConnectionInfo, sslmode: string): Readonly<Record<string, string>> {
   return {
     PGHOST: info.host,
@@ -26,6 +29,7 @@ export function buildLoginEnv(info: ConnectionInfo, sslmode: string): Readonly<R
     PGSSLMODE: sslmode,
     AIRLOCK_TOKEN_ID: info.tokenId,
     AIRLOCK_TOKEN_EXPIRES_AT: info.expiresAt,
+    ...(info.runId === null ? {} : { AIRLOCK_RUN_ID: info.runId }),
   };
 }
 

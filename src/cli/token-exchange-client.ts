@@ -8,7 +8,7 @@ const STATUS_HINTS: Readonly<Record<number, string>> = {
   400: 'the gateway did not read the request as an ID token exchange',
   401: 'the gateway did not accept the ID token (check the issuer and --audience against its trust: config)',
   403: "no trust binding of the gateway matched this job's claims; the gateway operator can add or widen one",
-  404: 'no exchange endpoint at this address: --gateway must be the gateway’s HTTP API address',
+  404: "--gateway must be the gateway's HTTP API (listen.http), and the gateway needs trust: entries",
   409: 'each ID token can be exchanged once; rerun the step to get a fresh one',
   503: 'the gateway cannot exchange tokens right now; retry later',
 };
