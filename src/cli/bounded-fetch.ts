@@ -11,6 +11,7 @@ export interface BoundedResponse {
   readonly text: string;
 }
 
+/** The request, and how to name it in messages. */
 export interface BoundedRequest {
   readonly method: 'GET' | 'POST';
   readonly headers: Readonly<Record<string, string>>;

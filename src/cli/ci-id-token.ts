@@ -6,6 +6,7 @@ import { printableExcerpt } from './printable-excerpt.js';
 /** Environment variables, as in process.env. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** The audience to ask for, and the login's deadline. */
 export interface IdTokenRequest {
   readonly audience: string;
   readonly signal: AbortSignal;

@@ -73,7 +73,7 @@ export async function runLogin(options: LoginCliOptions, io: LoginIo): Promise<v
     throw new LoginUsageError(
       onGithub
         ? 'the env lines hold the database password and would be printed to the job log: add --github-env, or redirect them with >> "$GITHUB_ENV"'
-        : 'the env lines hold the database password and would be printed to the job log (GitLab cannot mask it): redirect them to a file, e.g. > "$AIRLOCK_ENV_FILE", and source that',
+        : 'the env lines hold the database password and would be printed to the job log (GitLab cannot mask it): redirect them to a private file, e.g. > "$(mktemp)", and load it with set -a; . FILE; set +a (see docs/ci.md)',
     );
   }
 

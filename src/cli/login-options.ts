@@ -9,6 +9,7 @@ export class LoginUsageError extends Error {
 
 /** The CI platforms whose ID tokens `airlock login` knows how to obtain. */
 export type CiProvider = 'github' | 'gitlab';
+/** `env`: NAME=value lines; `json`: the connection details plus an env object. */
 export type LoginFormat = 'env' | 'json';
 
 /** libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLMODE). */

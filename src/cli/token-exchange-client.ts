@@ -13,6 +13,7 @@ const STATUS_HINTS: Readonly<Record<number, string>> = {
   503: 'the gateway cannot exchange tokens right now; retry later',
 };
 
+/** The login's deadline. */
 export interface ExchangeRequest {
   readonly signal: AbortSignal;
   readonly timeoutText: string;
