@@ -9,6 +9,7 @@ import { TokenRequestError } from '../identity/issue-token.js';
 import { ApprovalUsageError, registerApprovalCommands } from './approval-commands.js';
 import { AuditUsageError, registerAuditCommands } from './audit-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { LoginUsageError, registerLoginCommand } from './login-command.js';
 import { PolicyUsageError, registerPolicyCommands } from './policy-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -25,6 +26,7 @@ const program = new Command('airlock')
   .version(readPackageVersion(), '-V, --version', 'print the airlock version');
 
 registerTokenCommands(program);
+registerLoginCommand(program);
 registerApprovalCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
@@ -49,6 +51,7 @@ function reportError(error: unknown): number {
     error instanceof PolicyUsageError ||
     error instanceof AuditUsageError ||
     error instanceof ApprovalUsageError ||
+    error instanceof LoginUsageError ||
     error instanceof AuditSearchError;
   // Multi-line messages (a ConfigError lists every issue) keep their lines aligned under the prefix.
   process.stderr.write(`airlock: ${message.replaceAll('\n', '\n  ')}\n`);
