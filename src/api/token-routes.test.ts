@@ -24,7 +24,7 @@ function app(overrides: Partial<TokenApiDeps> = {}) {
         ? { ok: true, issued, binding: {} as never }
         : { ok: false, status: 403, reason: 'no trust binding matches' },
     describe: (t) => ({ user: t.tokenId, password: t.secret }) as never,
-    checkRunToken: async (tokenId, secret, runId) =>
+    checkRunToken: async (_tokenId, secret, runId) =>
       secret !== 'airlock_right' ? 'invalid' : runId === '42.1' ? 'of-run' : 'other-run',
     revokeRun: async (runId, by) => {
       revoked.push(`${runId} by ${by}`);

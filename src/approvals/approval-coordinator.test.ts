@@ -122,7 +122,12 @@ describe('ApprovalCoordinator', () => {
     const restarted = setup();
     const again = new ApprovalCoordinator({
       store,
-      audit: { record: async (body) => (recorded.push(body), { seq: recorded.length }) },
+      audit: {
+        record: async (body) => {
+          recorded.push(body);
+          return { seq: recorded.length };
+        },
+      },
       notify: () => {},
       instance: 'gw-test',
       publicUrl: null,

@@ -96,6 +96,7 @@ const reviewer = strictMapping({
 /** One outgoing webhook for approval requests and decisions (docs/webhooks.md). */
 const notifyTarget = strictMapping({
   url: field((value): string => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's ${VAR} syntax, shown to the operator.
     const fix = 'write the receiver URL, e.g. url: https://hooks.example/airlock (or ${SLACK_WEBHOOK_URL})';
     if (typeof value !== 'string' || value === '') reject('is required', fix);
     let url: URL;
@@ -159,6 +160,7 @@ export const configFileSchema = strictMapping({
     if (!Array.isArray(value)) {
       reject(
         `expected a list, got ${describeType(value)}`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's ${VAR} syntax, shown to the operator.
         'write notify: [{ url: https://hooks.example/airlock, secret: ${HOOK_SECRET} }]',
       );
     }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests are about ${VAR} text in YAML.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { holdsPlaceholderCharacters, restoreEnvReferences, shieldEnvReferences } from './env-references.js';

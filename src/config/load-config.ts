@@ -126,6 +126,7 @@ function parseYaml(text: string): Record<string, unknown> {
     throw new ConfigError({
       key: '',
       problem: 'the file contains the private-use characters U+E000 or U+E001',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's ${VAR} syntax, shown to the operator.
       fix: 'remove them (Airlock uses them internally while reading ${VAR} references)',
     });
   }

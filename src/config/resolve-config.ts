@@ -403,6 +403,7 @@ function resolveNotify(entries: ConfigFile['notify'], issues: ConfigIssue[]): No
       issues.push({
         key: `notify[${index}].secret`,
         problem: entry.secret === null ? 'is required for format json' : 'is shorter than 16 characters',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's ${VAR} syntax, shown to the operator.
         fix: 'add secret: ${HOOK_SECRET}, e.g. the output of: openssl rand -hex 32 (or format: slack)',
       });
       return;
