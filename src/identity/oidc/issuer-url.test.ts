@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { issuerUrlProblem } from './issuer-url.js';
+import { issuerUrlProblem, keyUrlProblem } from './issuer-url.js';
 
 describe('issuerUrlProblem', () => {
   it('accepts https anywhere and http on loopback only', () => {
@@ -17,5 +17,11 @@ describe('issuerUrlProblem', () => {
     expect(issuerUrlProblem('https://user:pw@example.com')).toMatch(/user name or password/);
     expect(issuerUrlProblem('https://example.com/?tenant=1')).toMatch(/query or fragment/);
     expect(issuerUrlProblem('https://example.com/#x')).toMatch(/query or fragment/);
+  });
+
+  it('lets key URLs carry a query', () => {
+    expect(keyUrlProblem('https://idp.example.com/keys?tenant=1')).toBeNull();
+    expect(keyUrlProblem('http://idp.example.com/keys')).toMatch(/not an https URL/);
+    expect(keyUrlProblem('https://user:pw@idp.example.com/keys')).toMatch(/user name or password/);
   });
 });

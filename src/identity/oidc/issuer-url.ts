@@ -1,8 +1,8 @@
 /** Decides whether a URL may be used to reach an OIDC issuer: https, or plain http only to this machine (tests). */
 import { isLoopbackHost } from '../../config/loopback-host.js';
 
-/** Why `text` cannot name an issuer or key URL, or null when it can. */
-export function issuerUrlProblem(text: string): string | null {
+/** Why `text` cannot be fetched for keys or discovery, or null when it can. */
+export function keyUrlProblem(text: string): string | null {
   let url: URL;
   try {
     url = new URL(text);
@@ -14,6 +14,15 @@ export function issuerUrlProblem(text: string): string | null {
     return 'is not an https URL (plain http is accepted only for loopback addresses)';
   }
   if (url.username !== '' || url.password !== '') return 'carries a user name or password';
+  return null;
+}
+
+/** Why `text` cannot name an issuer (as `keyUrlProblem`, and no query or fragment), or null when it can. */
+export function issuerUrlProblem(text: string): string | null {
+  const problem = keyUrlProblem(text);
+  if (problem !== null) return problem;
+  const url = new URL(text);
+  // OpenID Connect Core §2: an issuer identifier has no query or fragment.
   if (url.search !== '' || url.hash !== '') return 'has a query or fragment';
   return null;
 }

@@ -6,7 +6,7 @@
 import { describeType, quote } from '../../config/config-fields.js';
 import { parseDuration } from '../../config/duration.js';
 import { CLAIM_NAME, CONTROL_CHARS, MAX_RENDERED_LENGTH, parseClaimTemplate } from './claim-template.js';
-import { issuerUrlProblem } from './issuer-url.js';
+import { issuerUrlProblem, keyUrlProblem } from './issuer-url.js';
 import { readJwksFile } from './jwks-file.js';
 import type { ClaimMatcher, IssuerKeySource, TrustBinding, TrustIssuer } from './trust-types.js';
 
@@ -160,7 +160,7 @@ function readKeySource(
     const fix =
       "write the https URL of the issuer's JWKS, e.g. https://token.actions.githubusercontent.com/.well-known/jwks";
     if (typeof uri !== 'string') return fail(issues, uriKey, `expected text, got ${describeType(uri)}`, fix);
-    const problem = issuerUrlProblem(uri);
+    const problem = keyUrlProblem(uri);
     if (problem !== null) return fail(issues, uriKey, `${quote(uri)} ${problem}`, fix);
     return { kind: 'jwks-uri', uri };
   }
