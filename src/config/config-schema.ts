@@ -174,6 +174,8 @@ export const configFileSchema = strictMapping({
   }),
   /** Read from the tree by the masking reader (docs/masking.md), like role policies. */
   classify: z.unknown().optional(),
+  /** Read from the tree by the trust reader (docs/ci.md). */
+  trust: z.unknown().optional(),
   masking: section({
     hash_key: textField({ fallback: null }),
     catalog_refresh: durationField('30s', { min: '0ms', max: '24h' }),

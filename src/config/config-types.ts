@@ -1,4 +1,5 @@
 import type { ApprovalSettings } from '../approvals/approval-settings.js';
+import type { TrustIssuer } from '../identity/oidc/trust-types.js';
 import type { MaskPolicy } from '../masking/mask-policy.js';
 /** The validated, resolved and frozen configuration every core module receives from main.ts. */
 import type { RolePolicy } from '../policy/policy-types.js';
@@ -155,6 +156,8 @@ export interface AirlockConfig {
   };
   /** Who may use the audit search API, by name; empty: the audit API is off. */
   readonly auditors: Readonly<Record<string, AuditorConfig>>;
+  /** CI issuers whose OIDC ID tokens are exchanged for Airlock tokens (docs/ci.md); empty: the exchange is off. */
+  readonly trust: readonly TrustIssuer[];
   /** Who may approve or deny held statements, by name. */
   readonly reviewers: Readonly<Record<string, ReviewerConfig>>;
   /** Webhooks told of every approval request and decision. */

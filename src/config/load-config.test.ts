@@ -182,6 +182,7 @@ auditors:
       auditors: {
         carol: { name: 'carol', keySha256: createHash('sha256').update('c'.repeat(64)).digest('hex') },
       },
+      trust: [],
       reviewers: {},
       notify: [],
       approvals: { publicUrl: null, pollMs: 500 },

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readApprovalSettings } from '../approvals/approval-settings.js';
+import { readTrustConfig } from '../identity/oidc/read-trust-config.js';
 import { readClassify, readMaskPolicy } from '../masking/read-mask-policy.js';
 import { resolveRolePolicy } from '../policy/role-policy.js';
 import { AUDITOR_KEY_FIX, auditorKeyProblem, hashAuditorKey } from './auditor-keys.js';
@@ -83,6 +84,11 @@ export function resolveConfig(
   const reviewers = resolveReviewers(file.reviewers, issues);
   const notify = resolveNotify(file.notify, issues);
   const publicUrl = resolvePublicUrl(file.approvals.public_url, issues);
+  const trust = readTrustConfig(
+    childOf(context.tree, 'trust'),
+    { baseDir: context.baseDir, roles: Object.keys(roles), maxTtlMs: file.tokens.max_ttl },
+    issues,
+  );
   if (issues.length > 0) return { ok: false, issues };
   const storePath = file.store.path === ':memory:' ? ':memory:' : resolve(context.baseDir, file.store.path);
   const signingKeyPath = resolve(context.baseDir, signingKey);
@@ -124,6 +130,7 @@ export function resolveConfig(
         sink,
       },
       auditors,
+      trust,
       reviewers,
       notify,
       approvals: { publicUrl, pollMs: file.approvals.poll },

@@ -68,6 +68,7 @@ function testConfig(): AirlockConfig {
       sink: null,
     },
     auditors: {},
+    trust: [],
     reviewers: {},
     notify: [],
     approvals: { publicUrl: null, pollMs: 500 },
