@@ -6,6 +6,7 @@
 import tls from 'node:tls';
 import { type ServerType, serve } from '@hono/node-server';
 import { createHttpApi } from './api/http-api.js';
+import type { TokenApiDeps } from './api/token-routes.js';
 import { approvalGuard } from './approvals/approval-guard.js';
 import { openApprovals } from './approvals/open-approvals.js';
 import type { AuditLog } from './audit/audit-log.js';
@@ -13,6 +14,12 @@ import { auditedGuard } from './audit/audited-guard.js';
 import { openAuditShipper } from './audit/open-audit-shipper.js';
 import type { AirlockConfig, HostPort } from './config/config-types.js';
 import { isLoopbackHost } from './config/loopback-host.js';
+import { checkRunToken } from './identity/check-run-token.js';
+import { buildConnectionInfo } from './identity/connection-info.js';
+import { exchangeCiToken } from './identity/exchange-ci-token.js';
+import { matchBinding } from './identity/oidc/claim-binding.js';
+import { IdTokenVerifier } from './identity/oidc/id-token-verifier.js';
+import { revokeRun } from './identity/revoke-run.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import type { Logger } from './observability/logger.js';
 import { createPolicyGuard } from './policy/policy-guard.js';
@@ -116,6 +123,27 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
   });
 
+  // CI identity: ID tokens of the trusted issuers are exchanged for tokens (recorded: needs the audit log).
+  const idTokens = new IdTokenVerifier(config.trust, { logger, now });
+  const tokenApi = (audit: AuditLog): TokenApiDeps => ({
+    exchangeEnabled: config.trust.length > 0,
+    exchange: (token) =>
+      exchangeCiToken(
+        { store, config, audit, now, checks: { verify: (jwt) => idTokens.verify(jwt), match: matchBinding } },
+        token,
+      ),
+    describe: (issued) => buildConnectionInfo(issued, config.listen.advertise ?? listener.address),
+    checkRunToken: (tokenId, secret, runId) =>
+      checkRunToken(store, tokenId, secret, runId, config.auth.scramIterations),
+    revokeRun: async (runId, by) => {
+      const revoked = await revokeRun({ store, audit, now }, runId, by);
+      // At once, not at the next revocation check: the run asked to end its access.
+      registry.endTokens(new Set(revoked), 'revoked');
+      return revoked;
+    },
+    logger,
+  });
+
   let httpServer: ServerType | null = null;
   let httpAddress: HostPort | null = null;
   if (config.listen.http !== null) {
@@ -127,6 +155,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       ...(approvals === null
         ? {}
         : { approvals: { desk: approvals.desk, reviewers: config.reviewers, logger } }),
+      ...(deps.audit === undefined ? {} : { tokens: tokenApi(deps.audit) }),
     });
     const listen = config.listen.http;
     httpAddress = await new Promise<HostPort>((resolve, reject) => {

@@ -1,8 +1,9 @@
-/** The gateway's HTTP API (Hono): health, Prometheus metrics, audit search and reviewers' approvals. */
+/** The gateway's HTTP API (Hono): health, Prometheus metrics, audit search, reviewers' approvals, CI token exchange. */
 import { Hono } from 'hono';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { type ApprovalApiDeps, createApprovalRoutes } from './approval-routes.js';
 import { type AuditApiDeps, createAuditRoutes } from './audit-routes.js';
+import { createTokenRoutes, type TokenApiDeps } from './token-routes.js';
 
 export interface HttpApiDeps {
   readonly metrics: GatewayMetrics;
@@ -13,6 +14,8 @@ export interface HttpApiDeps {
   readonly audit?: AuditApiDeps;
   /** Reviewers' approvals under /v1/approvals; absent, or without reviewers, those routes answer 404. */
   readonly approvals?: ApprovalApiDeps;
+  /** CI token exchange and run revocation under /v1/token and /v1/runs; absent: those routes answer 404. */
+  readonly tokens?: TokenApiDeps;
 }
 
 /** No auditors: every audit route answers 404 before a search could run. */
@@ -43,6 +46,7 @@ export function createHttpApi(deps: HttpApiDeps): Hono {
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
   app.route('/v1/audit', createAuditRoutes(deps.audit ?? AUDIT_API_OFF));
+  if (deps.tokens !== undefined) app.route('/v1', createTokenRoutes(deps.tokens));
   app.route('/v1/approvals', createApprovalRoutes(deps.approvals ?? APPROVALS_API_OFF));
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   return app;

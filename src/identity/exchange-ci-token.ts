@@ -9,6 +9,7 @@ import type { AuditRecorder } from '../audit/audited-guard.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import type { Store } from '../store/store.js';
 import { type IssuedToken, issueToken, TokenRequestError } from './issue-token.js';
+import { MAX_ID_TOKEN_LENGTH } from './oidc/id-token-verifier.js';
 import type { TrustBinding, TrustIssuer } from './oidc/trust-types.js';
 
 /** A verified ID token: its issuer's trust entry, its claims, when it expires and what identifies it for replay. */
@@ -56,8 +57,6 @@ export type ExchangeOutcome =
       readonly reason: string;
     };
 
-/** Longest ID token accepted (GitHub's are about 1–2 KiB). */
-export const MAX_ID_TOKEN_LENGTH = 16 * 1024;
 /** Claims recorded per exchange, and the longest value kept of each. */
 const RECORDED_CLAIMS = 40;
 const RECORDED_CLAIM_LENGTH = 256;
