@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { KeyObject } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { base64url, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
@@ -22,6 +23,7 @@ import { findPostgresProgram, type RealPostgres, startRealPostgres } from '../he
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const execFileAsync = promisify(execFile);
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const KEY = generateAuditSigningKey();
 /** The gateway's clock runs this far ahead of real time (advanced to pass the JWKS refetch cooldown). */
 let clockAhead = 0;
@@ -143,6 +145,35 @@ describe('CI token exchange through a real gateway', () => {
     const { status, body } = await exchange(await issuer.issue(gitlabClaims({ pipeline_id: '7777' })));
     expect(status).toBe(200);
     expect(body).toMatchObject({ role: 'builder', subject: 'gitlab:acme/shop', runId: '7777' });
+  });
+
+  it('airlock login --oidc gitlab exchanges the job token at this gateway and prints what psql needs', async () => {
+    const token = await issuer.issue(gitlabClaims({ pipeline_id: '8888' }));
+    const login = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'login', '--oidc', 'gitlab', '--gateway', api, '--format', 'json'],
+      { env: { PATH: process.env.PATH, AIRLOCK_ID_TOKEN: token }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(login.stdout).not.toContain(token);
+    expect(login.stderr).not.toContain(token);
+    const info = JSON.parse(login.stdout) as ConnectionInfo & { env: Record<string, string> };
+    expect(info).toMatchObject({ role: 'builder', runId: '8888' });
+    expect(info.env).toMatchObject({
+      PGHOST: '127.0.0.1',
+      PGPORT: String(gw.port),
+      PGUSER: info.user,
+      PGSSLMODE: 'disable',
+    });
+    const client = new pg.Client({
+      host: info.env.PGHOST,
+      port: Number(info.env.PGPORT),
+      user: info.env.PGUSER,
+      password: info.env.PGPASSWORD,
+      database: info.env.PGDATABASE,
+    });
+    await client.connect();
+    expect((await client.query('select count(*)::int as n from public.reports')).rows[0].n).toBe(2);
+    await client.end();
   });
 
   it('refuses every invalid ID token with a clear reason and records each refusal', async () => {
