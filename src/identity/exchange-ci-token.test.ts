@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEventBody } from '../audit/audit-event.js';
 import { parseConfigText } from '../config/load-config.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { type CiTokenChecks, exchangeCiToken, type VerifiedCiToken } from './exchange-ci-token.js';
+import { type CiTokenChecks, exchangeCiToken } from './exchange-ci-token.js';
+import type { VerifiedIdToken } from './oidc/id-token-verifier.js';
 import type { TrustIssuer } from './oidc/trust-types.js';
 
 const NOW = 1_800_000_000_000;
@@ -43,7 +44,7 @@ const claims = { repository: 'acme/shop', ref: 'refs/heads/main', run_id: '42', 
 
 /** Checks that accept tokens named "good…", refuse others like the real verifier, and bind by repository. */
 const checks: CiTokenChecks = {
-  async verify(jwt: string): Promise<VerifiedCiToken> {
+  async verify(jwt: string): Promise<VerifiedIdToken> {
     if (jwt === 'keys-down')
       throw Object.assign(new Error('x'), { reason: 'keys unavailable', code: 'keys-unavailable' });
     if (!jwt.startsWith('good'))

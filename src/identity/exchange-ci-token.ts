@@ -9,34 +9,14 @@ import type { AuditRecorder } from '../audit/audited-guard.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import type { Store } from '../store/store.js';
 import { type IssuedToken, issueToken, TokenRequestError } from './issue-token.js';
-import { MAX_ID_TOKEN_LENGTH } from './oidc/id-token-verifier.js';
+import type { BindingMatch } from './oidc/claim-binding.js';
+import { MAX_ID_TOKEN_LENGTH, type VerifiedIdToken } from './oidc/id-token-verifier.js';
 import type { TrustBinding, TrustIssuer } from './oidc/trust-types.js';
-
-/** A verified ID token: its issuer's trust entry, its claims, when it expires and what identifies it for replay. */
-export interface VerifiedCiToken {
-  readonly issuer: TrustIssuer;
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** Epoch ms. */
-  readonly expiresAt: number;
-  /** `jti:<iss>:<jti>`, or `sha256:<hex>` of the whole token when it has no jti. */
-  readonly replayKey: string;
-}
-
-/** What a binding gives a verified token, or why none applies. */
-export type BindingMatch =
-  | {
-      readonly ok: true;
-      readonly binding: TrustBinding;
-      readonly subject: string;
-      readonly runId: string | null;
-      readonly reason: string;
-    }
-  | { readonly ok: false; readonly failures: readonly string[] };
 
 /** Verification and binding, injected (src/identity/oidc/ implements them). */
 export interface CiTokenChecks {
   /** Throws an Error carrying `reason` (safe to show) and `code` (e.g. `keys-unavailable`) when refused. */
-  verify(jwt: string): Promise<VerifiedCiToken>;
+  verify(jwt: string): Promise<VerifiedIdToken>;
   match(issuer: TrustIssuer, claims: Readonly<Record<string, unknown>>): BindingMatch;
 }
 
@@ -66,7 +46,7 @@ export async function exchangeCiToken(deps: ExchangeDeps, token: unknown): Promi
   if (typeof token !== 'string' || token === '' || token.length > MAX_ID_TOKEN_LENGTH) {
     return refuse(deps, { status: 400, reason: 'expected {"token": "<the CI job\'s OIDC ID token>"}' });
   }
-  let verified: VerifiedCiToken;
+  let verified: VerifiedIdToken;
   try {
     verified = await deps.checks.verify(token);
   } catch (error) {
