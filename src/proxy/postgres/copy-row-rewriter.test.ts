@@ -24,6 +24,69 @@ describe('CopyRowRewriter, text format', () => {
     );
   });
 
+  it('rewrites like a value-by-value reference, whatever the rows, masks and message boundaries', () => {
+    // The reference: split each row into fields, mask the planned ones, join them back.
+    const reference = (rows: (string | null)[][], masks: CopyPlan['columns'][number][]) =>
+      rows
+        .map((row) =>
+          row
+            .map((value, column) => {
+              const mask = masks[column];
+              if (value === null) return '\\N';
+              if (mask === undefined) return escapeText(Buffer.from(value, 'utf8'), 9).toString('utf8');
+              const masked = mask(Buffer.from(value, 'utf8'));
+              return masked === null ? '\\N' : escapeText(masked, 9).toString('utf8');
+            })
+            .join('\t'),
+        )
+        .map((line) => `${line}\n`)
+        .join('');
+    const reverse = (value: Buffer) => Buffer.from(value).reverse();
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.string({ unit: 'grapheme' }),
+      fc.constantFrom('\\', '\t', '\n', 'a\\b'),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }).chain((width) =>
+          fc.record({
+            rows: fc.array(fc.array(value, { minLength: width, maxLength: width }), { maxLength: 6 }),
+            masks: fc.array(fc.constantFrom(undefined, STAR, NULL, reverse), {
+              minLength: width,
+              maxLength: width,
+            }),
+            cuts: fc.array(fc.nat(), { maxLength: 4 }),
+          }),
+        ),
+        ({ rows, masks, cuts }) => {
+          const input = Buffer.from(
+            rows
+              .map((row) =>
+                row
+                  .map((v) => (v === null ? '\\N' : escapeText(Buffer.from(v, 'utf8'), 9).toString('utf8')))
+                  .join('\t'),
+              )
+              .map((line) => `${line}\n`)
+              .join(''),
+            'utf8',
+          );
+          const rewriter = new CopyRowRewriter(plan(masks));
+          const offsets = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let at = 0;
+          for (const offset of [...offsets, input.length]) {
+            chunks.push(rewriter.push(input.subarray(at, offset)));
+            at = offset;
+          }
+          rewriter.end();
+          expect(Buffer.concat(chunks).toString('utf8')).toBe(reference(rows, masks));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('holds a row split across messages until its end', () => {
     const rewriter = new CopyRowRewriter(plan([undefined, STAR]));
     expect(rewriter.push(Buffer.from('1\tsec'))).toHaveLength(0);

@@ -17,26 +17,36 @@ export class CopyRowRewriter {
   private held: Buffer = Buffer.alloc(0);
   private headerPending: boolean;
   private readonly delimiter: number;
+  private readonly nullBytes: Buffer;
+  /** Columns past the last masked one need not be split at all. */
+  private readonly lastMasked: number;
 
   constructor(private readonly plan: CopyPlan) {
     this.delimiter = Buffer.from(plan.delimiter, 'utf8')[0]!;
     this.headerPending = plan.csv?.header === true;
+    this.nullBytes = Buffer.from(plan.nullText, 'utf8');
+    let lastMasked = -1;
+    plan.columns.forEach((mask, column) => {
+      if (mask !== undefined) lastMasked = column;
+    });
+    this.lastMasked = lastMasked;
   }
 
   /** The rewritten bytes of every row `data` completes (with any held start). */
   push(data: Buffer): Buffer {
     const bytes = this.held.length === 0 ? data : Buffer.concat([this.held, data]);
+    if (this.plan.csv === undefined) return this.pushText(bytes);
     const out: Buffer[] = [];
     let start = 0;
     for (;;) {
-      const end = this.plan.csv === undefined ? bytes.indexOf(NEWLINE, start) : this.csvRowEnd(bytes, start);
+      const end = this.csvRowEnd(bytes, start);
       if (end < 0) break;
       const row = bytes.subarray(start, end + 1);
       if (this.headerPending) {
         this.headerPending = false;
         out.push(row);
       } else {
-        out.push(this.plan.csv === undefined ? this.textRow(row) : this.csvRow(row));
+        out.push(this.csvRow(row));
       }
       start = end + 1;
     }
@@ -52,35 +62,71 @@ export class CopyRowRewriter {
 
   // ---- text format ----------------------------------------------------------------------------
 
-  private textRow(row: Buffer): Buffer {
-    const fields: Buffer[] = [];
-    let fieldStart = 0;
-    let i = 0;
-    const last = row.length - 1; // the newline
-    while (i < last) {
-      const byte = row[i]!;
-      if (byte === BACKSLASH) {
+  /**
+   * Every complete row of `bytes`, its masked fields replaced. One pass: untouched stretches (whole rows,
+   * unmasked fields, the delimiters between them) are copied once, in one output buffer per call.
+   */
+  private pushText(bytes: Buffer): Buffer {
+    const pieces: Buffer[] = [];
+    /** Start of the stretch of `bytes` not yet handed to `pieces`. */
+    let copied = 0;
+    let rowStart = 0;
+    let complete = 0;
+    for (;;) {
+      const end = bytes.indexOf(NEWLINE, rowStart);
+      if (end < 0) break;
+      if (this.headerPending) {
+        this.headerPending = false;
+      } else if (this.lastMasked >= 0) {
+        copied = this.maskTextRow(bytes, rowStart, end, copied, pieces);
+      }
+      rowStart = end + 1;
+      complete = rowStart;
+    }
+    this.held = Buffer.from(bytes.subarray(complete));
+    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
+    if (pieces.length === 0) return bytes.subarray(0, complete);
+    pieces.push(bytes.subarray(copied, complete));
+    return Buffer.concat(pieces);
+  }
+
+  /** Replaces the masked fields of the row `bytes[start, newline)`; returns the new `copied` offset. */
+  private maskTextRow(
+    bytes: Buffer,
+    start: number,
+    newline: number,
+    copied: number,
+    pieces: Buffer[],
+  ): number {
+    const columns = this.plan.columns;
+    let column = 0;
+    let fieldStart = start;
+    let i = start;
+    for (;;) {
+      const atEnd = i >= newline;
+      const byte = atEnd ? NEWLINE : bytes[i]!;
+      if (!atEnd && byte === BACKSLASH) {
         i += 2;
         continue;
       }
-      if (byte === this.delimiter) {
-        fields.push(row.subarray(fieldStart, i));
+      if (atEnd || byte === this.delimiter) {
+        const fieldEnd = Math.min(i, newline);
+        const mask = columns[column];
+        if (mask !== undefined) {
+          const field = bytes.subarray(fieldStart, fieldEnd);
+          if (!field.equals(this.nullBytes)) {
+            const masked = mask(unescapeText(field));
+            pieces.push(bytes.subarray(copied, fieldStart));
+            pieces.push(masked === null ? this.nullBytes : escapeText(masked, this.delimiter));
+            copied = fieldEnd;
+          }
+        }
+        if (atEnd || column >= this.lastMasked) return copied;
+        column += 1;
         fieldStart = i + 1;
       }
       i += 1;
     }
-    fields.push(row.subarray(fieldStart, last));
-    const columns = this.plan.columns;
-    let changed = false;
-    const written = fields.map((field, column) => {
-      const mask = columns[column];
-      if (mask === undefined || field.toString('latin1') === this.plan.nullText) return field;
-      changed = true;
-      const masked = mask(unescapeText(field));
-      return masked === null ? Buffer.from(this.plan.nullText, 'utf8') : escapeText(masked, this.delimiter);
-    });
-    if (!changed) return row;
-    return Buffer.concat([...joinWith(written, this.delimiter), Buffer.from([NEWLINE])]);
   }
 
   // ---- CSV format -----------------------------------------------------------------------------
