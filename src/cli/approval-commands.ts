@@ -7,11 +7,10 @@ import { parseApprovalListQuery } from '../approvals/approval-list-query.js';
 import { describeApproval } from '../approvals/approval-view.js';
 import { decisionReasonProblem } from '../approvals/decision-reason.js';
 import { openApprovalDesk } from '../approvals/open-approval-desk.js';
-import { openAuditLog } from '../audit/open-audit-log.js';
 import type { AirlockConfig, ReviewerConfig } from '../config/config-types.js';
 import { loadConfigFile } from '../config/load-config.js';
-import { openStore } from '../store/open-store.js';
 import { formatApprovalDetail, formatApprovalTable } from './approval-text.js';
+import { withRecordedStore } from './with-recorded-store.js';
 
 const DEFAULT_CONFIG_PATH = './airlock.yaml';
 
@@ -253,15 +252,7 @@ async function withApprovalDesk(
   config: AirlockConfig,
   run: (desk: ApprovalDesk) => Promise<void>,
 ): Promise<void> {
-  const store = openStore(config.store);
-  try {
-    const { log } = openAuditLog(config, store);
-    try {
-      await run(openApprovalDesk({ store, config, audit: log, now: Date.now }));
-    } finally {
-      await log.flush();
-    }
-  } finally {
-    await store.close();
-  }
+  await withRecordedStore(config, (store, audit) =>
+    run(openApprovalDesk({ store, config, audit, now: Date.now })),
+  );
 }

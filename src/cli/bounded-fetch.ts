@@ -1,4 +1,5 @@
 /** One HTTP request with a deadline, a body size limit and no redirects followed: what `airlock login` sends secrets with. */
+import { readBoundedBody } from '../identity/read-bounded-body.js';
 
 /** Largest response body read (the gateway's ConnectionInfo and GitHub's token answer are ~1–2 KiB). */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -43,40 +44,15 @@ export async function fetchBounded(url: URL, request: BoundedRequest): Promise<B
   } catch (error) {
     throw transportError(error, url, request);
   }
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel().catch(() => {});
-    throw oversize(request.peer, response.status);
-  }
   const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
-  let text: string;
+  let body: Buffer | 'too-large';
   try {
-    text = await readLimited(response);
+    body = await readBoundedBody(response, MAX_RESPONSE_BYTES);
   } catch (error) {
-    if (error instanceof OversizeBody) throw oversize(request.peer, response.status);
     throw transportError(error, url, request);
   }
-  return { status: response.status, location, text };
-}
-
-class OversizeBody extends Error {}
-
-async function readLimited(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new OversizeBody();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (body === 'too-large') throw oversize(request.peer, response.status);
+  return { status: response.status, location, text: body.toString('utf8') };
 }
 
 function oversize(peer: string, status: number): Error {

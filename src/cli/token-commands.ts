@@ -1,16 +1,15 @@
 /** `airlock token issue|list|revoke`: token administration straight on the configured store. */
 import type { Command } from 'commander';
 import type { AuditLog } from '../audit/audit-log.js';
-import { openAuditLog } from '../audit/open-audit-log.js';
 import type { AirlockConfig } from '../config/config-types.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { buildConnectionInfo } from '../identity/connection-info.js';
 import { issueToken, TokenRequestError } from '../identity/issue-token.js';
 import { revokeRun } from '../identity/revoke-run.js';
-import { openStore } from '../store/open-store.js';
 import type { Store, TokenRecord } from '../store/store.js';
 import { formatTextTable, truncateText } from './text-table.js';
+import { withRecordedStore } from './with-recorded-store.js';
 
 const DEFAULT_CONFIG_PATH = './airlock.yaml';
 
@@ -188,26 +187,13 @@ async function runRevokeRun(runId: string, options: ConfigOption): Promise<void>
   });
 }
 
-/**
- * Runs `run` with the configured store and an audit log on it. The log is flushed (the tail
- * covered by a signed checkpoint) before the store closes, also when `run` failed after recording.
- */
+/** The command's config (without the gateway's secrets), then its store and audit log. */
 async function withStore(
   options: ConfigOption,
   run: (store: Store, config: AirlockConfig, audit: AuditLog) => Promise<void>,
 ): Promise<void> {
   const config = loadConfigFile(options.config, process.env, { upstreamSecrets: 'ignored' });
-  const store = openStore(config.store);
-  try {
-    const { log } = openAuditLog(config, store);
-    try {
-      await run(store, config, log);
-    } finally {
-      await log.flush();
-    }
-  } finally {
-    await store.close();
-  }
+  await withRecordedStore(config, (store, audit) => run(store, config, audit));
 }
 
 function parseTtl(text: string): number {

@@ -3,6 +3,7 @@ import type { AirlockConfig } from '../config/config-types.js';
 import type { Store } from '../store/store.js';
 import { createScramVerifier } from '../wire/postgres/scram.js';
 import { generateSecret, generateTokenId } from './token-format.js';
+import { CONTROL_CHARS, MAX_TOKEN_TEXT_LENGTH } from './token-text.js';
 
 /** A freshly issued token including its secret (never stored; shown to the requester once). */
 export interface IssuedToken {
@@ -41,12 +42,6 @@ export class TokenRequestError extends Error {
     this.name = 'TokenRequestError';
   }
 }
-
-const MAX_TEXT_LENGTH = 512;
-// C0/C1 controls, line/paragraph separators and bidi overrides: they would let a subject or reason
-// forge lines or reorder text in audit records and terminal listings.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** Validates the request, stores the token (verifier only, never the secret) and returns it with its secret. */
 export async function issueToken(deps: IssueTokenDeps, request: TokenRequest): Promise<IssuedToken> {
@@ -96,8 +91,10 @@ export async function issueToken(deps: IssueTokenDeps, request: TokenRequest): P
 
 function checkText(field: string, value: string): string {
   if (value.trim() === '') throw new TokenRequestError(`${field} must not be empty`);
-  if (value.length > MAX_TEXT_LENGTH) {
-    throw new TokenRequestError(`${field} is ${value.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
+  if (value.length > MAX_TOKEN_TEXT_LENGTH) {
+    throw new TokenRequestError(
+      `${field} is ${value.length} characters; the limit is ${MAX_TOKEN_TEXT_LENGTH}`,
+    );
   }
   if (CONTROL_CHARS.test(value)) {
     throw new TokenRequestError(`${field} must not contain control characters (newlines, tabs, escapes)`);

@@ -2,8 +2,10 @@
  * Picks the trust binding for a verified ID token: the first whose claim matchers all hold and whose
  * templates can be filled. Pure; a refusal names, per binding, only the claims that failed.
  */
+
+import { CONTROL_CHARS } from '../token-text.js';
 import { matchesGlob } from './claim-glob.js';
-import { CONTROL_CHARS, claimAsText, renderClaimTemplate } from './claim-template.js';
+import { claimAsText, renderClaimTemplate } from './claim-template.js';
 import type { ClaimMatcher, TrustBinding, TrustIssuer } from './trust-types.js';
 
 /** The binding that applies and the texts it gives the token, or why none applies (one line per binding). */

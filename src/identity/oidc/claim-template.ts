@@ -1,4 +1,5 @@
 /** Parses and fills claim templates (`github:{repository}`, `{pr?}`): how a binding turns claims into token texts. */
+import { CONTROL_CHARS, MAX_TOKEN_TEXT_LENGTH } from '../token-text.js';
 
 /** One piece of a parsed template: literal text, or a claim's value (nothing for a missing optional claim). */
 export type TemplatePart =
@@ -8,13 +9,8 @@ export type TemplatePart =
 /** Claim names a template or matcher may refer to (top-level claims only; dots are part of the name). */
 export const CLAIM_NAME = /^[A-Za-z0-9_.-]+$/;
 
-/** Longest subject, reason or run id a token may carry (the same limit as `airlock token issue`). */
-export const MAX_RENDERED_LENGTH = 512;
-
-// C0/C1 controls, line/paragraph separators and bidi overrides, as refused by issue-token.ts: a claim
-// could otherwise forge lines or reorder text in audit records and terminal listings.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** Longest subject, reason or run id a token may carry: the same limit as `airlock token issue`. */
+export const MAX_RENDERED_LENGTH = MAX_TOKEN_TEXT_LENGTH;
 
 /** The template's parts, or what is wrong with it. */
 export function parseClaimTemplate(

@@ -2,6 +2,7 @@
  * Fetches an issuer's discovery document or JWKS: GET, no redirects, bounded in time and size, JSON.
  * Failures become `keys-unavailable` refusals naming the URL (configuration, not secret) and the cause.
  */
+import { readBoundedBody } from '../read-bounded-body.js';
 import { IdTokenRefusal } from './id-token-refusal.js';
 
 /** How issuer documents are fetched. */
@@ -36,14 +37,9 @@ export async function fetchIssuerJson(
       await response.body?.cancel().catch(() => {});
       throw unavailable(`HTTP ${response.status}`);
     }
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > MAX_ISSUER_DOCUMENT_BYTES) {
-      await response.body?.cancel().catch(() => {});
-      throw unavailable(`larger than ${MAX_ISSUER_DOCUMENT_BYTES / 1024} KiB`);
-    }
-    body = await readBounded(response, () =>
-      unavailable(`larger than ${MAX_ISSUER_DOCUMENT_BYTES / 1024} KiB`),
-    );
+    const read = await readBoundedBody(response, MAX_ISSUER_DOCUMENT_BYTES);
+    if (read === 'too-large') throw unavailable(`larger than ${MAX_ISSUER_DOCUMENT_BYTES / 1024} KiB`);
+    body = read;
   } catch (error) {
     if (error instanceof IdTokenRefusal) throw error;
     if (signal.aborted) throw unavailable(`no answer within ${options.timeoutMs} ms`);
@@ -55,23 +51,4 @@ export async function fetchIssuerJson(
   } catch {
     throw unavailable('the answer is not JSON');
   }
-}
-
-/** The body, read chunk by chunk so an endless or huge answer is cut off at the limit. */
-async function readBounded(response: Response, tooLarge: () => Error): Promise<Uint8Array> {
-  if (response.body === null) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ISSUER_DOCUMENT_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }

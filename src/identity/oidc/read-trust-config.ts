@@ -5,7 +5,8 @@
  */
 import { describeType, quote } from '../../config/config-fields.js';
 import { parseDuration } from '../../config/duration.js';
-import { CLAIM_NAME, CONTROL_CHARS, MAX_RENDERED_LENGTH, parseClaimTemplate } from './claim-template.js';
+import { CONTROL_CHARS } from '../token-text.js';
+import { CLAIM_NAME, MAX_RENDERED_LENGTH, parseClaimTemplate } from './claim-template.js';
 import { issuerUrlProblem, keyUrlProblem } from './issuer-url.js';
 import { readJwksFile } from './jwks-file.js';
 import type { ClaimMatcher, IssuerKeySource, TrustBinding, TrustIssuer } from './trust-types.js';
