@@ -7,7 +7,7 @@ import { APPROVAL_LIST_FIELDS, parseApprovalListQuery } from '../approvals/appro
 import { describeApproval } from '../approvals/approval-view.js';
 import type { ReviewerConfig } from '../config/config-types.js';
 import type { Logger } from '../observability/logger.js';
-import { authenticateKeyHolder } from './auditor-auth.js';
+import { requireBearerKey } from './bearer-key-middleware.js';
 import { parseDecisionBody } from './decision-body.js';
 
 /** What the approval routes need: the desk and who may use it. */
@@ -20,7 +20,6 @@ export interface ApprovalApiDeps {
 
 type ApprovalEnv = { Variables: { reviewer: string } };
 
-const REALM = 'Bearer realm="airlock-approvals"';
 /** A body holds one reason of at most 1000 characters; 16 KiB is room for that in any escaping. */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -41,7 +40,6 @@ const PROBLEM_STATUS = {
 /** The routes under /v1/approvals. */
 export function createApprovalRoutes(deps: ApprovalApiDeps) {
   const app = new Hono<ApprovalEnv>();
-  const enabled = Object.keys(deps.reviewers).length > 0;
 
   // Requests show people, sessions and SQL: no cache on the way may keep a copy of any answer.
   app.use('*', async (c, next) => {
@@ -49,24 +47,18 @@ export function createApprovalRoutes(deps: ApprovalApiDeps) {
     c.res.headers.set('cache-control', 'no-store');
   });
 
-  app.use('*', async (c, next) => {
-    if (!enabled) {
-      return c.json({ error: APPROVALS_API_OFF }, 404);
-    }
-    const auth = authenticateKeyHolder(c.req.header('authorization'), deps.reviewers);
-    if (!auth.ok) {
-      deps.logger?.warn({ problem: auth.problem, path: c.req.path }, 'approvals api: authentication refused');
-      return c.json(
-        auth.problem === 'missing'
-          ? { error: 'reviewer key required: send Authorization: Bearer <key>' }
-          : { error: 'invalid reviewer key' },
-        401,
-        { 'www-authenticate': auth.problem === 'missing' ? REALM : `${REALM}, error="invalid_token"` },
-      );
-    }
-    c.set('reviewer', auth.name);
-    await next();
-  });
+  app.use(
+    '*',
+    requireBearerKey({
+      holders: deps.reviewers,
+      realm: 'airlock-approvals',
+      holderKind: 'reviewer',
+      offError: APPROVALS_API_OFF,
+      logLabel: 'approvals api',
+      variable: 'reviewer',
+      ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    }),
+  );
 
   app.get('/', async (c) => {
     const params = c.req.queries();

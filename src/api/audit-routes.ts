@@ -13,7 +13,7 @@ import {
 } from '../audit/audit-search.js';
 import type { AuditorConfig } from '../config/config-types.js';
 import type { Logger } from '../observability/logger.js';
-import { authenticateAuditor } from './auditor-auth.js';
+import { requireBearerKey } from './bearer-key-middleware.js';
 
 /** What the audit routes need: the search itself and who may use it. */
 export interface AuditApiDeps {
@@ -23,36 +23,24 @@ export interface AuditApiDeps {
   readonly logger?: Logger;
 }
 
-const REALM = 'Bearer realm="airlock-audit"';
 // Audit events name people, sessions and SQL: no cache on the way may keep a copy.
 const NO_STORE = { 'cache-control': 'no-store' };
 
 /** The routes under /v1/audit. */
 export function createAuditRoutes(deps: AuditApiDeps) {
   const app = new Hono<{ Variables: { auditor: string } }>();
-  const enabled = Object.keys(deps.auditors).length > 0;
-
-  app.use('*', async (c, next) => {
-    if (!enabled) {
-      return c.json(
-        { error: 'the audit API is off: no auditors are configured (see docs/configuration.md, auditors)' },
-        404,
-      );
-    }
-    const auth = authenticateAuditor(c.req.header('authorization'), deps.auditors);
-    if (!auth.ok) {
-      deps.logger?.warn({ problem: auth.problem, path: c.req.path }, 'audit api: authentication refused');
-      return c.json(
-        auth.problem === 'missing'
-          ? { error: 'auditor key required: send Authorization: Bearer <key>' }
-          : { error: 'invalid auditor key' },
-        401,
-        { 'www-authenticate': auth.problem === 'missing' ? REALM : `${REALM}, error="invalid_token"` },
-      );
-    }
-    c.set('auditor', auth.auditor);
-    await next();
-  });
+  app.use(
+    '*',
+    requireBearerKey({
+      holders: deps.auditors,
+      realm: 'airlock-audit',
+      holderKind: 'auditor',
+      offError: 'the audit API is off: no auditors are configured (see docs/configuration.md, auditors)',
+      logLabel: 'audit api',
+      variable: 'auditor',
+      ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    }),
+  );
 
   app.get('/events', async (c) => {
     const auditor = c.get('auditor');

@@ -1,7 +1,6 @@
 /** Authenticates a key holder (auditor, reviewer) from an `Authorization: Bearer <key>` header against the configured key hashes. */
 import { timingSafeEqual } from 'node:crypto';
 import { hashAuditorKey } from '../config/auditor-keys.js';
-import type { AuditorConfig } from '../config/config-types.js';
 
 /** Someone the config knows by the hash of a bearer key (AuditorConfig and ReviewerConfig both are). */
 export interface KeyHolder {
@@ -13,11 +12,6 @@ export interface KeyHolder {
 /** The key holder's name, or why the header is refused. */
 export type KeyHolderAuthResult =
   | { readonly ok: true; readonly name: string }
-  | { readonly ok: false; readonly problem: 'missing' | 'invalid' };
-
-/** The auditor's name, or why the header is refused. */
-export type AuditorAuthResult =
-  | { readonly ok: true; readonly auditor: string }
   | { readonly ok: false; readonly problem: 'missing' | 'invalid' };
 
 // RFC 6750 section 2.1: the scheme is case-insensitive; the key is one run of visible characters.
@@ -41,15 +35,6 @@ export function authenticateKeyHolder(
     if (digestMatches(presented, holder.keySha256) && found === undefined) found = holder.name;
   }
   return found === undefined ? { ok: false, problem: 'invalid' } : { ok: true, name: found };
-}
-
-/** Finds the auditor whose key the header carries (authenticateKeyHolder over the auditors). */
-export function authenticateAuditor(
-  authorization: string | undefined,
-  auditors: Readonly<Record<string, AuditorConfig>>,
-): AuditorAuthResult {
-  const result = authenticateKeyHolder(authorization, auditors);
-  return result.ok ? { ok: true, auditor: result.name } : result;
 }
 
 /** Whether `key` is the key whose hash is `keySha256`, compared in constant time (for a key named by its holder, e.g. on the CLI). */
