@@ -143,10 +143,13 @@ export async function startAirlock(options: {
       const token = JSON.parse(issued) as AirlockToken;
       tokens.set(role, { user: token.user, password: token.password, database: token.database });
     }
-    const command =
+    const entry =
       variant === 'serve' || variant === 'serve-os'
         ? [...CLI, 'serve', '--config', configFile]
         : ['--import', 'tsx', 'bench/lib/bench-gateway.ts', configFile, variant];
+    // AIRLOCK_BENCH_PROFILE_DIR: write a V8 CPU profile of each gateway there (where its time goes).
+    const profileDir = process.env.AIRLOCK_BENCH_PROFILE_DIR;
+    const command = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...entry] : entry;
     child = startDaemon(node, command, { env, cwd: REPO_ROOT, logFile });
     await waitForListening(child, port, logFile);
     const first = tokens.get(tokenRoles[0] ?? 'bench');

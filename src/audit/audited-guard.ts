@@ -59,10 +59,15 @@ class AuditedSessionGuard implements SessionGuard {
   ) {
     this.upstreamParameters = inner.upstreamParameters;
     this.resultMasking = inner.resultMasking;
+    // Frozen: the same parts go into every event of the session, so their canonical text is written once.
     this.context = {
-      who: { tokenId: identity.tokenId, subject: identity.subject, role: identity.role },
-      why: { reason: identity.reason, runId: identity.runId },
-      where: { sessionId: identity.sessionId, client: identity.clientAddress, upstream: identity.upstream },
+      who: Object.freeze({ tokenId: identity.tokenId, subject: identity.subject, role: identity.role }),
+      why: Object.freeze({ reason: identity.reason, runId: identity.runId }),
+      where: Object.freeze({
+        sessionId: identity.sessionId,
+        client: identity.clientAddress,
+        upstream: identity.upstream,
+      }),
     };
   }
 

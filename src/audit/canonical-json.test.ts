@@ -1,4 +1,5 @@
 /** canonicalJson: one text per value, key order independence, and every ambiguous value rejected. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CanonicalJsonError, canonicalJson } from './canonical-json.js';
 
@@ -66,4 +67,65 @@ describe('canonicalJson', () => {
     cyclic.self = cyclic;
     expect(() => canonicalJson(cyclic)).toThrow(/circular/);
   });
+
+  it('writes a frozen object once and the same text after, but re-reads an object with an unfrozen part', () => {
+    const frozen = Object.freeze({ b: Object.freeze(['x']), a: 1 });
+    expect(canonicalJson({ who: frozen })).toBe('{"who":{"a":1,"b":["x"]}}');
+    expect(canonicalJson({ who: frozen, n: 2 })).toBe('{"n":2,"who":{"a":1,"b":["x"]}}');
+    const inner = { c: 1 };
+    const shallow = Object.freeze({ inner });
+    expect(canonicalJson(shallow)).toBe('{"inner":{"c":1}}');
+    inner.c = 2;
+    expect(canonicalJson(shallow)).toBe('{"inner":{"c":2}}');
+  });
+
+  it('writes values nested deeper than the fast path goes, and still finds a cycle there', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 50; i++) deep = { k: [deep] };
+    expect(canonicalJson(deep)).toBe(JSON.stringify(deep));
+    const ring: Record<string, unknown> = {};
+    let node = ring;
+    for (let i = 0; i < 40; i++) node = (node.next = {}) as Record<string, unknown>;
+    node.next = ring;
+    expect(() => canonicalJson(ring)).toThrow(/circular/);
+  });
+
+  it("equals JSON.stringify of the value with every object's keys sorted (property)", () => {
+    const sorted = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(sorted);
+      if (typeof value !== 'object' || value === null) return value;
+      const record = value as Record<string, unknown>;
+      return Object.fromEntries(
+        Object.keys(record)
+          .sort()
+          .map((key) => [key, sorted(record[key])]),
+      );
+    };
+    const json = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.string({ unit: 'binary' }),
+        fc.maxSafeInteger(),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, fc.boolean(), (value, freeze) => {
+        const given = freeze ? deepFreeze(structuredClone(value)) : value;
+        expect(canonicalJson(given)).toBe(JSON.stringify(sorted(value)));
+        expect(canonicalJson(given)).toBe(JSON.stringify(sorted(value)));
+      }),
+    );
+  });
 });
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -14,11 +14,83 @@ export class CanonicalJsonError extends Error {
  */
 export function canonicalJson(value: unknown): string {
   try {
+    return fastWrite(value, 0);
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+  }
+  // Something the fast path does not write: the checked path names the problem and where it is.
+  try {
     return write(value, new Set());
   } catch (error) {
     if (error instanceof PathError) throw new CanonicalJsonError(`$${error.path.join('')}: ${error.problem}`);
     throw error;
   }
+}
+
+/** Thrown by the fast path for anything it will not write; never escapes canonicalJson. */
+const UNSUPPORTED = Symbol('unsupported');
+
+/** Deeper than this, the fast path hands over to the checked path (which is also what finds cycles). */
+const FAST_DEPTH = 32;
+
+/**
+ * Texts of deeply frozen objects already written: a frozen value cannot change, so the same object
+ * (an audit session's who/why/where, recorded with every statement) is serialized once.
+ */
+const frozenTexts = new WeakMap<object, string>();
+
+/** The hot path: the same text as `write` for every value it accepts, no path bookkeeping. */
+function fastWrite(value: unknown, depth: number): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw UNSUPPORTED;
+      return value === 0 ? '0' : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw UNSUPPORTED;
+  }
+  if (depth >= FAST_DEPTH) throw UNSUPPORTED;
+  const object = value as object;
+  const known = frozenTexts.get(object);
+  if (known !== undefined) return known;
+  let text: string;
+  if (Array.isArray(object)) {
+    text = '[';
+    for (let i = 0; i < object.length; i++) {
+      if (!(i in object)) throw UNSUPPORTED;
+      text += i === 0 ? fastWrite(object[i], depth + 1) : `,${fastWrite(object[i], depth + 1)}`;
+    }
+    text += ']';
+  } else {
+    const proto: unknown = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED;
+    if (Object.getOwnPropertySymbols(object).length > 0) throw UNSUPPORTED;
+    const record = object as Record<string, unknown>;
+    const keys = Object.keys(record).sort();
+    text = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      text += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${fastWrite(record[key], depth + 1)}`;
+    }
+    text += '}';
+  }
+  if (isDeeplyFrozen(object)) frozenTexts.set(object, text);
+  return text;
+}
+
+/** True when `object` and every object inside it are frozen (so its text can never change). */
+function isDeeplyFrozen(object: object): boolean {
+  if (!Object.isFrozen(object)) return false;
+  for (const child of Object.values(object)) {
+    if (typeof child === 'object' && child !== null && !isDeeplyFrozen(child)) return false;
+  }
+  return true;
 }
 
 /** A problem found deep in a value; the path is assembled on the way out, so the hot path builds no strings. */
