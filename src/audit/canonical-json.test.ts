@@ -85,7 +85,11 @@ describe('canonicalJson', () => {
     expect(canonicalJson(deep)).toBe(JSON.stringify(deep));
     const ring: Record<string, unknown> = {};
     let node = ring;
-    for (let i = 0; i < 40; i++) node = (node.next = {}) as Record<string, unknown>;
+    for (let i = 0; i < 40; i++) {
+      const next: Record<string, unknown> = {};
+      node.next = next;
+      node = next;
+    }
     node.next = ring;
     expect(() => canonicalJson(ring)).toThrow(/circular/);
   });
