@@ -1,32 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEventBody } from '../audit/audit-event.js';
 import { createLogger } from '../observability/logger.js';
-import type { SessionIdentity } from '../proxy/guard.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { ApprovalCoordinator, type HoldInput } from './approval-coordinator.js';
-import { DEFAULT_APPROVAL_SETTINGS } from './approval-settings.js';
+import { heldDelete } from './approval-test-fixtures.js';
 import type { ApprovalNotification } from './approval-types.js';
 
-const identity: SessionIdentity = {
-  sessionId: 's1',
-  tokenId: 'at_1',
-  role: 'operator',
-  upstream: 'shop',
-  subject: 'ci:acme/shop',
-  reason: 'PR #1',
-  runId: null,
-  clientAddress: '127.0.0.1:5000',
-  expiresAt: Date.now() + 60_000,
-};
-
-const input = (timeoutMs = 60_000): HoldInput => ({
-  identity,
-  statements: [{ sql: 'delete from orders', via: 'simple-query' }],
-  rule: 'roles.operator.approve[0]',
-  why: 'delete needs approval',
-  settings: { ...DEFAULT_APPROVAL_SETTINGS, timeoutMs },
-  scopeKey: null,
-});
+const input = (timeoutMs = 60_000): HoldInput => heldDelete(timeoutMs);
 
 function setup() {
   const store = new SqliteStore(':memory:');

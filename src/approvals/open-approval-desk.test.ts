@@ -4,23 +4,10 @@ import type { AuditEventBody } from '../audit/audit-event.js';
 import type { AuditRecorder } from '../audit/audited-guard.js';
 import type { ReviewerConfig } from '../config/config-types.js';
 import { createLogger } from '../observability/logger.js';
-import type { SessionIdentity } from '../proxy/guard.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { ApprovalCoordinator } from './approval-coordinator.js';
-import { DEFAULT_APPROVAL_SETTINGS } from './approval-settings.js';
+import { heldDelete } from './approval-test-fixtures.js';
 import { openApprovalDesk } from './open-approval-desk.js';
-
-const identity: SessionIdentity = {
-  sessionId: 's1',
-  tokenId: 'at_1',
-  role: 'operator',
-  upstream: 'shop',
-  subject: 'ci:acme/shop',
-  reason: 'PR #1',
-  runId: null,
-  clientAddress: '127.0.0.1:5000',
-  expiresAt: Date.now() + 60_000,
-};
 
 const reviewers: Record<string, ReviewerConfig> = {
   alice: { name: 'alice', keySha256: 'a', subjects: [] },
@@ -49,14 +36,7 @@ describe('openApprovalDesk', () => {
       now: Date.now,
       logger: createLogger('silent'),
     });
-    const held = await coordinator.hold({
-      identity,
-      statements: [{ sql: 'delete from orders', via: 'simple-query' }],
-      rule: 'roles.operator.approve[0]',
-      why: 'delete needs approval',
-      settings: { ...DEFAULT_APPROVAL_SETTINGS, approvers, timeoutMs: 60_000 },
-      scopeKey: null,
-    });
+    const held = await coordinator.hold(heldDelete(60_000, approvers));
     cleanup = async () => {
       held.withdraw('cancelled');
       coordinator.close();
@@ -95,12 +75,19 @@ describe('openApprovalDesk', () => {
     expect(request?.decisions).toEqual([]);
   });
 
-  it('records what was stored when another decision lands in between', async () => {
+  /**
+   * Alice decides on a request needing `approvers`; while her decision is being recorded, Bob decides
+   * through a desk of his own (another process). Returns her result and what her desk recorded.
+   */
+  async function aliceRacesBob(
+    approvers: number,
+    alice: ['approve' | 'deny', string],
+    bob: ['approve' | 'deny', string],
+  ) {
     const recorded: Recorded[] = [];
     let race: (() => Promise<unknown>) | undefined;
-    const ctx = await setup(1, async (body) => {
+    const ctx = await setup(approvers, async (body) => {
       recorded.push(body);
-      // Bob, in another process, denies while Alice's approval is being recorded.
       const other = race;
       race = undefined;
       await other?.();
@@ -112,10 +99,15 @@ describe('openApprovalDesk', () => {
       audit: { record: async () => ({ seq: 99 }) },
       now: Date.now,
     });
-    race = () => bobsDesk.decide(ctx.id, 'bob', 'deny', 'not today');
-    const result = await ctx.desk.decide(ctx.id, 'alice', 'approve', 'fine');
+    race = () => bobsDesk.decide(ctx.id, 'bob', ...bob);
+    const result = await ctx.desk.decide(ctx.id, 'alice', ...alice);
+    return { result, recorded, stored: await ctx.store.getApproval(ctx.id) };
+  }
+
+  it('records what was stored when another decision lands in between', async () => {
+    const { result, recorded, stored } = await aliceRacesBob(1, ['approve', 'fine'], ['deny', 'not today']);
     expect(result).toMatchObject({ ok: false, problem: 'not-pending' });
-    expect((await ctx.store.getApproval(ctx.id))?.status).toBe('denied');
+    expect(stored?.status).toBe('denied');
     expect(recorded.map((e) => e.what)).toEqual([
       expect.objectContaining({ reviewer: 'alice', verdict: 'approve', status: 'approved' }),
       expect.objectContaining({ reviewer: 'alice', stored: false, problem: 'not-pending', correctsSeq: 1 }),
@@ -123,23 +115,7 @@ describe('openApprovalDesk', () => {
   });
 
   it('records the status the store reached when a concurrent approval completes the count', async () => {
-    const recorded: Recorded[] = [];
-    let race: (() => Promise<unknown>) | undefined;
-    const ctx = await setup(2, async (body) => {
-      recorded.push(body);
-      const other = race;
-      race = undefined;
-      await other?.();
-      return { seq: recorded.length };
-    });
-    const bobsDesk = openApprovalDesk({
-      store: ctx.store,
-      config: { reviewers },
-      audit: { record: async () => ({ seq: 99 }) },
-      now: Date.now,
-    });
-    race = () => bobsDesk.decide(ctx.id, 'bob', 'approve', 'ok');
-    const result = await ctx.desk.decide(ctx.id, 'alice', 'approve', 'ok too');
+    const { result, recorded } = await aliceRacesBob(2, ['approve', 'ok too'], ['approve', 'ok']);
     expect(result).toMatchObject({ ok: true, request: { status: 'approved' } });
     expect(recorded.map((e) => e.what)).toEqual([
       expect.objectContaining({ reviewer: 'alice', status: 'pending', approvals: 1 }),
