@@ -5,17 +5,16 @@
  * durability (fsync'd or OS) and the number of callers waiting at once (what group commit can batch).
  * One run; compare within it.
  */
-import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { type AuditCommitter, type AuditReceipt, StoreCommitter } from '../src/audit/audit-committer.js';
+import { StoreCommitter } from '../src/audit/audit-committer.js';
 import type { AuditEventBody } from '../src/audit/audit-event.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { generateAuditSigningKey } from '../src/audit/checkpoint.js';
 import { GatewayCommitter } from '../src/audit/gateway-committer.js';
-import { AuditChain, type EncodedAuditBody } from '../src/audit/hash-chain.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import { JournalProbe } from './lib/probe-committers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const KEY = generateAuditSigningKey();
@@ -36,42 +35,6 @@ const BODY: Omit<AuditEventBody, 'at'> = {
     accesses: [{ table: 'public.pgbench_accounts', operation: 'select' }],
   },
 };
-
-const writeAsync = promisify(write);
-const fdatasyncAsync = promisify(fdatasync);
-
-/**
- * Bench-only probe of the next lever in docs/performance.md, not product code: the chain appended to
- * a plain file, one 4 KiB-aligned write per group commit, fdatasync'd (on the libuv thread pool) when
- * durable; no SQLite and no search indexes on the way.
- */
-class JournalProbe implements AuditCommitter {
-  private readonly fd: number;
-  private readonly chain = new AuditChain('bench');
-
-  constructor(
-    path: string,
-    private readonly durable: boolean,
-  ) {
-    this.fd = openSync(path, 'a');
-  }
-
-  async commit(bodies: readonly EncodedAuditBody[]): Promise<readonly AuditReceipt[]> {
-    const events = bodies.map((body) => this.chain.appendEncoded(body));
-    const text = `${events.map((e) => e.json).join('\n')}\n`;
-    const padded = Buffer.alloc(Math.ceil(Buffer.byteLength(text) / 4096) * 4096, 0x0a);
-    padded.write(text);
-    await writeAsync(this.fd, padded);
-    if (this.durable) await fdatasyncAsync(this.fd);
-    return events.map((e) => ({ seq: e.seq, hash: e.hash }));
-  }
-
-  async checkpoint(): Promise<void> {}
-
-  async close(): Promise<void> {
-    closeSync(this.fd);
-  }
-}
 
 interface Result {
   readonly eventsPerSecond: number;

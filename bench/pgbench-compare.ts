@@ -5,6 +5,7 @@ import { findPostgresProgram, type RealPostgres } from '../test/helpers/real-pos
 import { startAirlock } from './lib/airlock-gateway.js';
 import { cleanup, cleanups, log, message, startBenchPostgres } from './lib/bench-log.js';
 import {
+  DEFAULT_TARGETS,
   formatTable,
   type ReportLine,
   TARGET_NAMES,
@@ -15,12 +16,14 @@ import { installCleanup, runChecked } from './lib/child-processes.js';
 import { type BenchTarget, clientEnv, runSelectOnly, timeStream } from './lib/pgbench-runs.js';
 import { ensurePgbouncer, startPgbouncer } from './lib/pgbouncer.js';
 
-const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets direct,pgbouncer,airlock,airlock-audit-os,airlock-no-audit,airlock-allow-all]
+const USAGE = `Usage: npm run bench -- [--duration <seconds>] [--scale <n>] [--targets ${TARGET_NAMES.join(',')}]
   --duration  seconds per pgbench run (default 15, or $BENCH_SECONDS)
   --scale     pgbench scale factor (default 10: 1,000,000 accounts)
-  --targets   paths to measure (default: all six)
+  --targets   paths to measure (default: ${DEFAULT_TARGETS.join(',')})
   airlock = \`airlock serve\` (policy + audit, durability fsync); airlock-audit-os = the same with durability os;
-  airlock-no-audit = policy only; airlock-allow-all = neither`;
+  airlock-no-audit = policy only; airlock-allow-all = neither. Bench-only probes of the audit path
+  (bench/lib/probe-committers.ts): probe-unstored = every event serialized, hashed and group-committed,
+  nothing stored; probe-journal = the same appended to a plain file, fdatasync'd per group, no SQLite`;
 
 interface BenchOptions {
   readonly seconds: number;
@@ -33,7 +36,7 @@ function readOptions(): BenchOptions {
     options: {
       duration: { type: 'string' },
       scale: { type: 'string', default: '10' },
-      targets: { type: 'string', default: TARGET_NAMES.join(',') },
+      targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -103,6 +106,8 @@ async function startTargets(
     'airlock-audit-os': 'serve-os',
     'airlock-no-audit': 'no-audit',
     'airlock-allow-all': 'allow-all',
+    'probe-unstored': 'audit-unstored',
+    'probe-journal': 'audit-journal',
   } as const;
   for (const [name, variant] of Object.entries(variants) as [
     keyof typeof variants,

@@ -86,9 +86,10 @@ export async function startAirlock(options: {
   /**
    * `serve` (default): `airlock serve`, policy and audit (durability fsync); `serve-os`: the same
    * with `audit.durability: os`. The bench-only variants price each step:
-   * `no-audit` (policy, nothing recorded) and `allow-all` (no policy, nothing recorded).
+   * `no-audit` (policy, nothing recorded), `allow-all` (no policy, nothing recorded),
+   * `audit-unstored` and `audit-journal` (bench/lib/probe-committers.ts).
    */
-  readonly variant?: 'serve' | 'serve-os' | 'no-audit' | 'allow-all';
+  readonly variant?: 'serve' | 'serve-os' | 'no-audit' | 'allow-all' | 'audit-unstored' | 'audit-journal';
   /**
    * The entries of the `roles:` mapping, written unindented (role name → role); roles use
    * upstream {@link BENCH_UPSTREAM}. Default: role `bench`, select on the pgbench tables.

@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type { Measurement } from './pgbench-runs.js';
 
 /**
- * The paths every line is measured on: airlock is `airlock serve` (least-privilege role and audit
+ * The paths a line can be measured on: airlock is `airlock serve` (least-privilege role and audit
  * with durability fsync), airlock-audit-os the same with durability os, airlock-no-audit enforces
- * the role without recording, airlock-allow-all does neither.
+ * the role without recording, airlock-allow-all does neither; the probes price the audit path's
+ * parts (bench/lib/probe-committers.ts) and run only when asked for.
  */
 export const TARGET_NAMES = [
   'direct',
@@ -16,9 +17,16 @@ export const TARGET_NAMES = [
   'airlock-audit-os',
   'airlock-no-audit',
   'airlock-allow-all',
+  'probe-unstored',
+  'probe-journal',
 ] as const;
 /** One of {@link TARGET_NAMES}. */
 export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** What `npm run bench` measures without `--targets`: every path but the probes. */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter(
+  (name) => !name.startsWith('probe-'),
+);
 
 /** One row: a workload, a metric, and its value on each path. */
 export interface ReportLine {
@@ -50,10 +58,13 @@ function formatRatio(value: number | null): string {
 
 /** The lines as an aligned text table, with the errors listed under it. */
 export function formatTable(lines: readonly ReportLine[]): string {
+  const measured = TARGET_NAMES.filter(
+    (name) => !name.startsWith('probe-') || lines.some((line) => line.values[name] !== undefined),
+  );
   const header = [
     'workload',
     'metric',
-    ...TARGET_NAMES,
+    ...measured,
     'airlock/direct',
     'airlock/pgbouncer',
     'airlock/no-audit',
@@ -63,7 +74,7 @@ export function formatTable(lines: readonly ReportLine[]): string {
   const rows = lines.map((line) => [
     line.workload,
     line.metric,
-    ...TARGET_NAMES.map((name) => formatValue(line, line.values[name])),
+    ...measured.map((name) => formatValue(line, line.values[name])),
     formatRatio(ratio(line, 'direct')),
     formatRatio(ratio(line, 'pgbouncer')),
     formatRatio(ratio(line, 'airlock-no-audit')),
@@ -89,12 +100,44 @@ export function formatTable(lines: readonly ReportLine[]): string {
     render(header),
     widths.map((width) => '-'.repeat(width)).join('  '),
     ...rows.map(render),
+    ...auditSteps(lines),
     '',
     'Ratios are airlock value / other value (audit-os/no-audit: airlock-audit-os / airlock-no-audit;',
     'no-audit/allow-all: airlock-no-audit / airlock-allow-all):',
     'below 1x is slower for TPS, above 1x is slower for latency and seconds.',
     ...(errors.length > 0 ? ['', 'Errors:', ...errors] : []),
   ].join('\n');
+}
+
+/** The audit's cost step by step (TPS / no-audit), when the probes ran: where its time goes. */
+function auditSteps(lines: readonly ReportLine[]): string[] {
+  const steps: [string, TargetName][] = [
+    ['unstored', 'probe-unstored'],
+    ['journal-fsync', 'probe-journal'],
+    ['sqlite-os', 'airlock-audit-os'],
+    ['sqlite-fsync', 'airlock'],
+  ];
+  const tps = lines.filter((line) => line.metric === 'TPS' && line.values['airlock-no-audit']?.ok);
+  if (!steps.some(([, name]) => name.startsWith('probe-') && tps.some((l) => l.values[name] !== undefined)))
+    return [];
+  const header = ['workload (TPS / no-audit)', ...steps.map(([title]) => title)];
+  const rows = tps.map((line) => [
+    line.workload,
+    ...steps.map(([, name]) => formatRatio(ratio(line, 'airlock-no-audit', name))),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  const render = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ');
+  return [
+    '',
+    'The audit step by step: unstored = guards + events serialized, hashed, group-committed, nothing',
+    'stored; journal-fsync = + one plain-file write and fdatasync per group; sqlite-os / sqlite-fsync =',
+    'as shipped (durability os / fsync).',
+    render(header),
+    ...rows.map(render),
+  ];
 }
 
 /** Writes the run as bench/results/<timestamp>.json (gitignored); returns the path. */
@@ -116,6 +159,8 @@ export async function writeJsonReport(
         airlockOverNoAudit: ratio(line, 'airlock-no-audit'),
         auditOsOverNoAudit: ratio(line, 'airlock-no-audit', 'airlock-audit-os'),
         noAuditOverAllowAll: ratio(line, 'airlock-allow-all', 'airlock-no-audit'),
+        probeUnstoredOverNoAudit: ratio(line, 'airlock-no-audit', 'probe-unstored'),
+        probeJournalOverNoAudit: ratio(line, 'airlock-no-audit', 'probe-journal'),
       },
     })),
   };

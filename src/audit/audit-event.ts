@@ -24,8 +24,10 @@ export type AuditEventKind = (typeof AUDIT_EVENT_KINDS)[number];
 
 /** True when `value` names a known event kind. */
 export function isAuditEventKind(value: unknown): value is AuditEventKind {
-  return typeof value === 'string' && (AUDIT_EVENT_KINDS as readonly string[]).includes(value);
+  return typeof value === 'string' && KINDS.has(value);
 }
+
+const KINDS: ReadonlySet<string> = new Set(AUDIT_EVENT_KINDS);
 
 /** Who acted: the token and its identity claims (repo, workflow, run id, actor …). */
 export interface AuditWho {

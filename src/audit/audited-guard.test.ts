@@ -197,4 +197,35 @@ describe('auditedGuard', () => {
     expect(what?.commandTags).toHaveLength(100);
     expect(what?.rows).toBe(300);
   });
+
+  it('records the current tables of an access list that can change, and reuses a frozen one', async () => {
+    const mutable = [{ table: 'public.ledger', operation: 'select' }];
+    const frozen = Object.freeze([Object.freeze({ table: 'public.orders', operation: 'select' })]);
+    const rec = recorder();
+    const decisions = [
+      { ...execute('select 1'), accesses: mutable },
+      { ...execute('select 2'), accesses: frozen },
+    ];
+    let next = 0;
+    const guard = auditedGuard(
+      {
+        openSession: () => ({
+          upstreamParameters: {},
+          checkBatch: () => ({ action: 'allow', statements: [decisions[next++ % 2]!] }),
+          close: () => {},
+        }),
+      },
+      rec.audit,
+      rec.onFailure,
+    );
+    const session = guard.openSession(IDENTITY);
+    await session.checkBatch(BATCH);
+    await session.checkBatch(BATCH);
+    mutable[0]!.table = 'public.changed';
+    await session.checkBatch(BATCH);
+    await session.checkBatch(BATCH);
+    const tables = rec.bodies.map((b) => b.what?.tables);
+    expect(tables).toEqual([['public.ledger'], ['public.orders'], ['public.changed'], ['public.orders']]);
+    expect(rec.bodies[1]?.what?.accesses).toBe(rec.bodies[3]?.what?.accesses);
+  });
 });

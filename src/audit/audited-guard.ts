@@ -134,14 +134,16 @@ class AuditedSessionGuard implements SessionGuard {
     number: number,
     sqlState?: string,
   ): Omit<AuditEventBody, 'at'> {
+    const { tables, accesses } = auditedAccesses(statement.accesses);
     const what: Record<string, JsonValue> = {
       statement: number,
       sql: statement.sql,
       via: statement.via,
       decision: statement.decision,
-      rules: [...statement.rules],
-      tables: [...new Set(statement.accesses.map((a) => a.table))],
-      accesses: statement.accesses.map((a) => ({ table: a.table, operation: a.operation })),
+      // A frozen array is the policy's cached one: passed as is, its text is written once.
+      rules: (Object.isFrozen(statement.rules) ? statement.rules : [...statement.rules]) as JsonValue[],
+      tables,
+      accesses,
     };
     if (statement.params !== undefined) what.params = [...statement.params];
     if (statement.approvalId !== undefined) what.approvalId = statement.approvalId;
@@ -172,6 +174,34 @@ class AuditedSessionGuard implements SessionGuard {
       this.recordInBackground(body, true);
     });
   }
+}
+
+type Accesses = StatementDecision['accesses'];
+
+/** The tables and accesses of a statement as recorded; frozen, so their canonical text is written once. */
+interface AuditedAccesses {
+  readonly tables: JsonValue[];
+  readonly accesses: JsonValue[];
+}
+
+/** Projections of the policy's cached (deeply frozen) access lists, so each is built once. */
+const projections = new WeakMap<Accesses, AuditedAccesses>();
+
+function auditedAccesses(given: Accesses): AuditedAccesses {
+  const cached = projections.get(given);
+  if (cached !== undefined) return cached;
+  const projected: AuditedAccesses = {
+    tables: [...new Set(given.map((a) => a.table))],
+    accesses: given.map((a) => ({ table: a.table, operation: a.operation })),
+  };
+  // Only a list that can never change may be remembered (the policy's summaries are frozen).
+  if (!Object.isFrozen(given) || !given.every((a) => Object.isFrozen(a))) return projected;
+  const frozen: AuditedAccesses = {
+    tables: Object.freeze(projected.tables) as JsonValue[],
+    accesses: Object.freeze(projected.accesses.map((a) => Object.freeze(a))) as JsonValue[],
+  };
+  projections.set(given, frozen);
+  return frozen;
 }
 
 /** Statements to record when the inner guard gave none: what the batch would run (or the refused batch). */

@@ -76,12 +76,25 @@ function fastWrite(value: unknown, depth: number): string {
     text = '{';
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      text += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${fastWrite(record[key], depth + 1)}`;
+      text += `${i === 0 ? '' : ','}${quotedKey(key)}:${fastWrite(record[key], depth + 1)}`;
     }
     text += '}';
   }
   if (isDeeplyFrozen(object)) frozenTexts.set(object, text);
   return text;
+}
+
+/** Member names seen so far, quoted: events reuse a few dozen names; bounded so arbitrary keys cannot grow it. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** True when `object` and every object inside it are frozen (so its text can never change). */

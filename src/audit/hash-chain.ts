@@ -1,5 +1,5 @@
 /** The per-instance hash chain: sequence numbers, previous-event hashes and event hashes (pure). */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import {
   type AuditEventBody,
   type AuditEventKind,
@@ -14,8 +14,12 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const BODY_FIELDS = new Set(['kind', 'at', 'who', 'why', 'where', 'what']);
 
+/** Node's one-shot digest (20.12+; no Hash object per call), when this Node has it. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  if (oneShotHash !== undefined) return oneShotHash('sha256', text, 'hex');
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** The prevHash of seq 1: SHA-256 of `airlock-audit-genesis:<instance>`, so chains of two instances never link. */
@@ -70,6 +74,7 @@ export interface AuditChainHead {
  */
 export class AuditChain {
   readonly instance: string;
+  readonly #quotedInstance: string;
   #seq: number;
   #hash: string;
 
@@ -78,6 +83,7 @@ export class AuditChain {
       throw new TypeError('audit chain: instance must be a non-empty string');
     }
     this.instance = instance;
+    this.#quotedInstance = JSON.stringify(instance);
     if (head === undefined) {
       this.#seq = 0;
       this.#hash = genesisHash(instance);
@@ -129,7 +135,7 @@ export class AuditChain {
     }
     const rest = body.json.slice(head.length + 1 + kind.length);
     const seq = this.#seq + 1;
-    const links = `"instance":${JSON.stringify(this.instance)},${kind},"prevHash":"${this.#hash}","seq":${seq}${rest}`;
+    const links = `"instance":${this.#quotedInstance},${kind},"prevHash":"${this.#hash}","seq":${seq}${rest}`;
     const hash = sha256Hex(`${head},${links}`);
     this.#seq = seq;
     this.#hash = hash;

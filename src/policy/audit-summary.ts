@@ -49,12 +49,13 @@ function summarize(analysis: Extract<AnalysisResult, { ok: true }>, policy: Role
       const key = `${operation} ${table}`;
       if (!seen.has(key)) {
         seen.add(key);
-        accesses.push({ table, operation });
+        accesses.push(Object.freeze({ table, operation }));
       }
       const rule = findRule(policy.allow, relation, operation);
       if (rule !== undefined) allowedBy.add(rule.source);
     }
   }
   if (accesses.length === 0) return EMPTY;
+  // Deeply frozen: cached per statement text, and the audit writes a frozen part's text once.
   return Object.freeze({ accesses: Object.freeze(accesses), allowedBy: Object.freeze([...allowedBy]) });
 }
