@@ -1,6 +1,6 @@
 /** `airlock login` options checked and resolved before anything touches the network. */
 import { parseDuration } from '../config/duration.js';
-import { isLoopbackHost } from '../config/loopback-host.js';
+import { checkSecureUrl } from '../config/secure-url.js';
 
 /** A mistake the pipeline author fixes in the command line or the job definition: exit 2. */
 export class LoginUsageError extends Error {
@@ -97,23 +97,20 @@ export function exchangeUrlOf(gateway: string): URL {
  * user:password part (it would be sent along and could end up in messages).
  */
 export function parseHttpUrl(text: string, what: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new LoginUsageError(`${what}: "${text}" is not a URL; write e.g. https://airlock.example.com`);
+  const check = checkSecureUrl(text);
+  if (check.ok) return check.url;
+  switch (check.problem) {
+    case 'not-a-url':
+      throw new LoginUsageError(`${what}: "${text}" is not a URL; write e.g. https://airlock.example.com`);
+    case 'credentials':
+      throw new LoginUsageError(`${what}: the URL must not contain a user name or password`);
+    case 'plain-http':
+      throw new LoginUsageError(
+        `${what}: ${check.url?.origin} is plain http; the ID token and the database credential would cross the network unencrypted. Use https (http is accepted only for loopback hosts)`,
+      );
+    default:
+      throw new LoginUsageError(`${what}: ${check.url?.protocol} URLs are not supported; use https`);
   }
-  if (url.username !== '' || url.password !== '') {
-    throw new LoginUsageError(`${what}: the URL must not contain a user name or password`);
-  }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  if (url.protocol === 'http:') {
-    throw new LoginUsageError(
-      `${what}: ${url.origin} is plain http; the ID token and the database credential would cross the network unencrypted. Use https (http is accepted only for loopback hosts)`,
-    );
-  }
-  throw new LoginUsageError(`${what}: ${url.protocol} URLs are not supported; use https`);
 }
 
 function parseTimeout(text: string): number {

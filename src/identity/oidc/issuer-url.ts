@@ -1,20 +1,19 @@
 /** Decides whether a URL may be used to reach an OIDC issuer: https, or plain http only to this machine (tests). */
-import { isLoopbackHost } from '../../config/loopback-host.js';
+import { checkSecureUrl } from '../../config/secure-url.js';
 
 /** Why `text` cannot be fetched for keys or discovery, or null when it can. */
 export function keyUrlProblem(text: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'is not a URL';
+  const check = checkSecureUrl(text);
+  if (check.ok) return null;
+  switch (check.problem) {
+    case 'not-a-url':
+      return 'is not a URL';
+    case 'credentials':
+      return 'carries a user name or password';
+    default:
+      // Keys fetched over plain http could be swapped by anyone on the path, and with them every token.
+      return 'is not an https URL (plain http is accepted only for loopback addresses)';
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    // Keys fetched over plain http could be swapped by anyone on the path, and with them every token.
-    return 'is not an https URL (plain http is accepted only for loopback addresses)';
-  }
-  if (url.username !== '' || url.password !== '') return 'carries a user name or password';
-  return null;
 }
 
 /** Why `text` cannot name an issuer (as `keyUrlProblem`, and no query or fragment), or null when it can. */
