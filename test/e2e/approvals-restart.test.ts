@@ -17,7 +17,7 @@ import { loadConfigFile } from '../../src/config/load-config.js';
 import { issueToken } from '../../src/identity/issue-token.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
-import { type ServeProcess, startAirlockServe } from '../helpers/airlock-serve.js';
+import { type ServeProcess, serveConfigHead, startAirlockServe } from '../helpers/airlock-serve.js';
 import { approvalIdIn, failure, sleep, withTimeout } from '../helpers/held-statement.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -56,16 +56,7 @@ describe('a held statement across a crash of the gateway', () => {
     await writeFile(
       configPath,
       [
-        'listen:',
-        '  postgres: 127.0.0.1:0',
-        '  http: 127.0.0.1:0',
-        'store: sqlite:./airlock.db',
-        'upstreams:',
-        '  shop:',
-        `    url: postgres://${db.users.scram.user}@127.0.0.1:${db.port}/shop`,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is the config loader's env substitution.
-        '    password: ${SHOP_DB_PASSWORD}',
-        '    tls: disable',
+        ...serveConfigHead(db),
         'roles:',
         '  operator:',
         '    upstream: shop',

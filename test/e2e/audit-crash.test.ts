@@ -14,7 +14,7 @@ import type { AuditCheckpoint } from '../../src/audit/checkpoint.js';
 import { auditPublicKeyPath } from '../../src/audit/signing-key.js';
 import { verifyAuditTrail } from '../../src/audit/verify-chain.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { type ServeProcess, startAirlockServe } from '../helpers/airlock-serve.js';
+import { type ServeProcess, serveConfigHead, startAirlockServe } from '../helpers/airlock-serve.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
 import { runAirlockCli } from '../helpers/run-cli.js';
 
@@ -95,16 +95,7 @@ describe('audit trail across a crash of the gateway', () => {
     await writeFile(
       configPath,
       [
-        'listen:',
-        '  postgres: 127.0.0.1:0',
-        '  http: 127.0.0.1:0',
-        'store: sqlite:./airlock.db',
-        'upstreams:',
-        '  shop:',
-        `    url: postgres://${db.users.scram.user}@127.0.0.1:${db.port}/shop`,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is the config loader's env substitution.
-        '    password: ${SHOP_DB_PASSWORD}',
-        '    tls: disable',
+        ...serveConfigHead(db),
         'roles:',
         '  loader:',
         '    upstream: shop',

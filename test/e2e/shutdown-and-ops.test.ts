@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveConfigHead } from '../helpers/airlock-serve.js';
 import { acceptsTcp, cleanEnv, type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -343,16 +344,7 @@ describe('operations: health, metrics, shutdown and the serve command', () => {
 
   function serveYaml(extra = ''): string {
     return [
-      'listen:',
-      '  postgres: 127.0.0.1:0',
-      '  http: 127.0.0.1:0',
-      'store: sqlite:./airlock.db',
-      'upstreams:',
-      '  shop:',
-      `    url: postgres://${db.users.scram.user}@127.0.0.1:${db.port}/shop`,
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is the config loader's env substitution.
-      '    password: ${SHOP_DB_PASSWORD}',
-      '    tls: disable',
+      ...serveConfigHead(db),
       'roles:',
       '  reporting:',
       '    upstream: shop',

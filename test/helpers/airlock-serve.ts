@@ -7,6 +7,29 @@ const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
 
+/**
+ * The first lines of a config for `airlock serve` in a test: both listeners on free ports, the store
+ * next to the config, and upstream `shop` on the harness's server as its SCRAM user, whose password
+ * the config takes from SHOP_DB_PASSWORD (pass it in the serve environment). Roles and the rest follow.
+ */
+export function serveConfigHead(db: {
+  readonly port: number;
+  readonly users: { readonly scram: { readonly user: string } };
+}): string[] {
+  return [
+    'listen:',
+    '  postgres: 127.0.0.1:0',
+    '  http: 127.0.0.1:0',
+    'store: sqlite:./airlock.db',
+    'upstreams:',
+    '  shop:',
+    `    url: postgres://${db.users.scram.user}@127.0.0.1:${db.port}/shop`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is the config loader's env substitution.
+    '    password: ${SHOP_DB_PASSWORD}',
+    '    tls: disable',
+  ];
+}
+
 /** How the process ended. */
 export interface ServeExit {
   readonly code: number | null;
