@@ -77,6 +77,12 @@ describe('canonicalJson', () => {
     expect(canonicalJson(shallow)).toBe('{"inner":{"c":1}}');
     inner.c = 2;
     expect(canonicalJson(shallow)).toBe('{"inner":{"c":2}}');
+    let calls = 0;
+    const withGetter = Object.freeze(
+      Object.defineProperty({}, 'n', { enumerable: true, get: () => ++calls }),
+    );
+    expect(canonicalJson(withGetter)).toBe('{"n":1}');
+    expect(canonicalJson(withGetter)).toBe('{"n":2}');
   });
 
   it('writes values nested deeper than the fast path goes, and still finds a cycle there', () => {

@@ -97,10 +97,15 @@ function quotedKey(key: string): string {
   return quoted;
 }
 
-/** True when `object` and every object inside it are frozen (so its text can never change). */
+/**
+ * True when `object` and every object inside it are frozen and hold only data properties, so its
+ * text can never change (a getter on a frozen object could still answer differently each time).
+ */
 function isDeeplyFrozen(object: object): boolean {
   if (!Object.isFrozen(object)) return false;
-  for (const child of Object.values(object)) {
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(object))) {
+    if (!('value' in descriptor)) return false;
+    const child: unknown = descriptor.value;
     if (typeof child === 'object' && child !== null && !isDeeplyFrozen(child)) return false;
   }
   return true;
