@@ -82,12 +82,17 @@ export function findSensitive(text: string, classes: ReadonlySet<SensitiveClass>
 }
 
 /**
- * False when UTF-8 `bytes` certainly hold no item of `classes` — checked on the bytes, before any text
- * is decoded (a byte count is never below the character count, so no detector is skipped wrongly).
+ * False when UTF-8 `bytes[start, end)` certainly hold no item of `classes` — checked on the bytes, before
+ * any text is decoded (a byte count is never below the character count, so no detector is skipped wrongly).
  */
-export function mayContainSensitive(bytes: Uint8Array, classes: ReadonlySet<SensitiveClass>): boolean {
-  if (bytes.length < 6 || classes.size === 0) return false;
-  const profile = profileBytes(bytes);
+export function mayContainSensitive(
+  bytes: Uint8Array,
+  classes: ReadonlySet<SensitiveClass>,
+  start = 0,
+  end = bytes.length,
+): boolean {
+  if (end - start < 6 || classes.size === 0) return false;
+  const profile = profileBytes(bytes, start, end);
   return DETECTORS.some((detector) => classes.has(detector.cls) && detector.triggered(profile, undefined));
 }
 

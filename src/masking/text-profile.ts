@@ -29,18 +29,21 @@ export function profileText(text: string): TextProfile {
   return { length: text.length, digits, ats, dots, colons };
 }
 
-/** The {@link TextProfile} of UTF-8 bytes: ASCII counts are exact, `length` counts bytes (≥ characters). */
-export function profileBytes(bytes: Uint8Array): TextProfile {
+/**
+ * The {@link TextProfile} of UTF-8 `bytes[start, end)`: ASCII counts are exact, `length` counts bytes
+ * (≥ characters).
+ */
+export function profileBytes(bytes: Uint8Array, start = 0, end = bytes.length): TextProfile {
   let digits = 0;
   let ats = 0;
   let dots = 0;
   let colons = 0;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = start; i < end; i++) {
     const code = bytes[i]!;
     if (code >= 48 && code <= 57) digits++;
     else if (code === 46) dots++;
     else if (code === 64) ats++;
     else if (code === 58) colons++;
   }
-  return { length: bytes.length, digits, ats, dots, colons };
+  return { length: end - start, digits, ats, dots, colons };
 }

@@ -65,23 +65,29 @@ export function wholeValueMask(
   const integerBytes = INTEGERS[typeOid];
   if (integerBytes !== undefined) {
     if (strategy !== 'hash' || hashKey === undefined) return NULL_MASK;
-    return (value) => hashedInteger(value, integerBytes, binary, hashKey);
+    return (bytes, start, end) => hashedInteger(bytes.subarray(start, end), integerBytes, binary, hashKey);
   }
-  const masked = (value: Buffer) =>
-    Buffer.from(maskOne(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
+  const masked: ValueMask = (bytes, start, end) =>
+    Buffer.from(maskOne(bytes.toString('utf8', start, end), strategy, cls, hashKey), 'utf8');
   if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) {
     // Redaction does not depend on the value: one shared placeholder (only ever copied, never changed).
     return strategy === 'redact' ? () => REDACTED_BYTES : masked;
   }
   if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
-    return (value) =>
-      Buffer.from(JSON.stringify(maskOne(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
+    return (bytes, start, end) =>
+      Buffer.from(
+        JSON.stringify(maskOne(jsonText(bytes.subarray(start, end), false), strategy, cls, hashKey)),
+        'utf8',
+      );
   }
   if (typeOid === PgType.jsonb) {
-    return (value) =>
+    return (bytes, start, end) =>
       Buffer.concat([
         Buffer.from([JSONB_VERSION]),
-        Buffer.from(JSON.stringify(maskOne(jsonText(value, true), strategy, cls, hashKey)), 'utf8'),
+        Buffer.from(
+          JSON.stringify(maskOne(jsonText(bytes.subarray(start, end), true), strategy, cls, hashKey)),
+          'utf8',
+        ),
       ]);
   }
   return NULL_MASK;
@@ -110,30 +116,31 @@ export function contentScanMask(
         TEXT_ARRAYS.has(typeOid) ||
         typeOid >= FIRST_USER_OID));
   if (textual) {
-    return (value) => {
+    return (bytes, start, end) => {
       // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them.
-      if (!mayContainSensitive(value, wanted)) return value;
-      const text = value.toString('utf8');
+      if (!mayContainSensitive(bytes, wanted, start, end)) return undefined;
+      const text = bytes.toString('utf8', start, end);
       const clean = scrub(text);
-      return clean === text ? value : Buffer.from(clean, 'utf8');
+      return clean === text ? undefined : Buffer.from(clean, 'utf8');
     };
   }
   if (typeOid === PgType.jsonb) {
-    return (value) => {
-      if (!mayContainSensitive(value, wanted)) return value;
-      const text = jsonText(value, true);
+    return (bytes, start, end) => {
+      if (!mayContainSensitive(bytes, wanted, start, end)) return undefined;
+      const text = jsonText(bytes.subarray(start, end), true);
       const clean = scrub(text);
       return clean === text
-        ? value
+        ? undefined
         : Buffer.concat([Buffer.from([JSONB_VERSION]), Buffer.from(clean, 'utf8')]);
     };
   }
   if (typeOid === PgType.int8 || typeOid === PgType.numeric) {
     // Card numbers and phone numbers stored as numbers: a detected number is withheld (a placeholder is not a number).
     if (binary && typeOid === PgType.numeric) return undefined;
-    return (value) => {
+    return (bytes, start, end) => {
+      const value = bytes.subarray(start, end);
       const text = binary ? value.readBigInt64BE(0).toString() : value.toString('latin1');
-      return scrub(text) === text ? value : null;
+      return scrub(text) === text ? undefined : null;
     };
   }
   if (binary && (TEXT_ARRAYS.has(typeOid) || typeOid === PgType.record || typeOid >= FIRST_USER_OID))

@@ -115,9 +115,14 @@ export class CopyRowRewriter {
         if (mask !== undefined) {
           const field = bytes.subarray(fieldStart, fieldEnd);
           if (!field.equals(this.nullBytes)) {
-            const masked = mask(unescapeText(field));
+            const value = unescapeText(field);
+            const masked = mask(value, 0, value.length);
             pieces.push(bytes.subarray(copied, fieldStart));
-            pieces.push(masked === null ? this.nullBytes : escapeText(masked, this.delimiter));
+            pieces.push(
+              masked === null
+                ? this.nullBytes
+                : escapeText(masked === undefined ? value : masked, this.delimiter),
+            );
             copied = fieldEnd;
           }
         }
@@ -177,8 +182,9 @@ export class CopyRowRewriter {
         return field.raw;
       changed = true;
       const value = field.quoted ? unquoteCsv(field.raw, quote, escapeByte) : field.raw;
-      const masked = mask(value);
-      return masked === null ? Buffer.from(this.plan.nullText, 'utf8') : quoteCsv(masked, quote, escapeByte);
+      const masked = mask(value, 0, value.length);
+      if (masked === null) return Buffer.from(this.plan.nullText, 'utf8');
+      return quoteCsv(masked === undefined ? value : masked, quote, escapeByte);
     });
     if (!changed) return row;
     return Buffer.concat([...joinWith(written, this.delimiter), row.subarray(text.length)]);
