@@ -92,8 +92,19 @@ export function mayContainSensitive(
   end = bytes.length,
 ): boolean {
   if (end - start < 6 || classes.size === 0) return false;
-  const profile = profileBytes(bytes, start, end);
-  return DETECTORS.some((detector) => classes.has(detector.cls) && detector.triggered(profile, undefined));
+  return triggerOf(classes)(profileBytes(bytes, start, end));
+}
+
+/**
+ * Whether a detector of `classes` has its trigger characters in a text of a given profile (the text
+ * itself not known: tests on it are taken to pass). When none has, findSensitive finds nothing there.
+ */
+export function triggerOf(classes: ReadonlySet<SensitiveClass>): (profile: TextProfile) => boolean {
+  const detectors = DETECTORS.filter((detector) => classes.has(detector.cls));
+  return (profile) => {
+    for (const detector of detectors) if (detector.triggered(profile, undefined)) return true;
+    return false;
+  };
 }
 
 /** The class of a whole value if the entire (trimmed) value is one sensitive item, else undefined. */

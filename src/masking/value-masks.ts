@@ -8,7 +8,9 @@ import type { ValueMask } from '../proxy/result-masking.js';
 import { classifyValue, mayContainSensitive } from './detect-sensitive.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { maskText, REDACTED, scrubText } from './mask-text.js';
+import { partialEmailBytes } from './partial-email-bytes.js';
 import type { SensitiveClass } from './sensitive-class.js';
+import { valueBytesScanner } from './value-bytes-scan.js';
 
 /** Type ids (pg_type.oid) the masks know; anything else is treated as opaque. */
 export const PgType = {
@@ -68,15 +70,20 @@ export function wholeValueMask(
     return (bytes, start, end) => hashedInteger(bytes.subarray(start, end), integerBytes, binary, hashKey);
   }
   const masked: ValueMask = (bytes, start, end) =>
-    Buffer.from(maskOne(bytes.toString('utf8', start, end), strategy, cls, hashKey), 'utf8');
+    Buffer.from(maskWholeText(bytes.toString('utf8', start, end), strategy, cls, hashKey), 'utf8');
   if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) {
     // Redaction does not depend on the value: one shared placeholder (only ever copied, never changed).
-    return strategy === 'redact' ? () => REDACTED_BYTES : masked;
+    if (strategy === 'redact') return () => REDACTED_BYTES;
+    if (strategy === 'partial' && (cls === undefined || cls === 'email')) {
+      // An email column's values are masked on their bytes; anything else is decoded and masked as text.
+      return (bytes, start, end) => partialEmailBytes(bytes, start, end, cls) ?? masked(bytes, start, end);
+    }
+    return masked;
   }
   if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
     return (bytes, start, end) =>
       Buffer.from(
-        JSON.stringify(maskOne(jsonText(bytes.subarray(start, end), false), strategy, cls, hashKey)),
+        JSON.stringify(maskWholeText(jsonText(bytes.subarray(start, end), false), strategy, cls, hashKey)),
         'utf8',
       );
   }
@@ -85,7 +92,7 @@ export function wholeValueMask(
       Buffer.concat([
         Buffer.from([JSONB_VERSION]),
         Buffer.from(
-          JSON.stringify(maskOne(jsonText(bytes.subarray(start, end), true), strategy, cls, hashKey)),
+          JSON.stringify(maskWholeText(jsonText(bytes.subarray(start, end), true), strategy, cls, hashKey)),
           'utf8',
         ),
       ]);
@@ -107,6 +114,10 @@ export function contentScanMask(
   if (classes.size === 0) return undefined;
   const scrub = scrubber(classes, hashKey);
   const wanted: ReadonlySet<SensitiveClass> = new Set(classes.keys());
+  const scanBytes = valueBytesScanner(wanted);
+  const whole = wholeItemMask(classes, hashKey);
+  // Without its key, 'hash' throws on every value the detectors run on: the byte verdicts are not used then.
+  const byBytes = (hashKey !== undefined && hashKey.length > 0) || ![...classes.values()].includes('hash');
   const textual =
     TEXT_LIKE.has(typeOid) ||
     typeOid === PgType.json ||
@@ -117,8 +128,15 @@ export function contentScanMask(
         typeOid >= FIRST_USER_OID));
   if (textual) {
     return (bytes, start, end) => {
-      // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them.
-      if (!mayContainSensitive(bytes, wanted, start, end)) return undefined;
+      // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them, and
+      // a value that is one phone or card number is recognised there too.
+      if (byBytes) {
+        const verdict = scanBytes(bytes, start, end);
+        if (verdict === 'clean') return undefined;
+        if (verdict !== 'unsure' && whole !== undefined) return whole(verdict, bytes, start, end);
+      } else if (!mayContainSensitive(bytes, wanted, start, end)) {
+        return undefined;
+      }
       const text = bytes.toString('utf8', start, end);
       const clean = scrub(text);
       return clean === text ? undefined : Buffer.from(clean, 'utf8');
@@ -167,8 +185,30 @@ export function scrubber(
   };
 }
 
-/** One value masked; `partial` of a column with no class keeps what the value's own shape allows (an email's domain). */
-function maskOne(
+/**
+ * How a value that is exactly one item of a class is masked when every class has the same strategy (the
+ * scrubber then makes one pass, which replaces the whole value): undefined when strategies differ.
+ */
+function wholeItemMask(
+  classes: ReadonlyMap<SensitiveClass, MaskStrategy>,
+  hashKey: Uint8Array | undefined,
+): ((cls: SensitiveClass, bytes: Buffer, start: number, end: number) => Buffer) | undefined {
+  const strategies = new Set(classes.values());
+  if (strategies.size !== 1) return undefined;
+  const [strategy] = strategies;
+  // As scrubText: 'null' masks an item inside text like 'redact'.
+  if (strategy === 'redact' || strategy === 'null') return () => REDACTED_BYTES;
+  const inText = strategy!;
+  // The verdict's items are ASCII: the latin1 text is the UTF-8 text.
+  return (cls, bytes, start, end) =>
+    Buffer.from(maskText(bytes.toString('latin1', start, end), inText, cls, hashKey), 'latin1');
+}
+
+/**
+ * One whole value masked as text; `partial` of a column with no class keeps what the value's own shape
+ * allows (an email's domain). The byte-level shortcuts above give what this gives.
+ */
+export function maskWholeText(
   text: string,
   strategy: 'redact' | 'partial' | 'hash',
   cls: SensitiveClass | undefined,

@@ -1,0 +1,77 @@
+/**
+ * The `partial` form of an email column's value (`****@example.com`) made from the value's UTF-8 bytes,
+ * without decoding it: the common case of `partial` on an email column, once per row. It gives what
+ * maskText gives on the decoded text (value-masks.test.ts checks it differentially).
+ */
+import type { SensitiveClass } from './sensitive-class.js';
+
+const AT = 0x40;
+const STAR = 0x2a;
+const STARS = 4;
+
+/**
+ * `****` and the value from its last `@` on, for a value that partial masking treats as an email (`cls`
+ * is email, or no class is known and the value is a plain address); undefined for any other value.
+ */
+export function partialEmailBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  cls: SensitiveClass | undefined,
+): Buffer | undefined {
+  if (cls !== 'email' && (cls !== undefined || !isPlainEmail(bytes, start, end))) return undefined;
+  // maskEmailLocalPart: an `@` byte is only ever the character `@` in UTF-8, so the last one in bytes
+  // is the last one in the text, first or last in both alike.
+  const at = bytes.lastIndexOf(AT, end - 1);
+  if (at <= start || at >= end - 1) return undefined;
+  const out = Buffer.allocUnsafe(STARS + end - at);
+  out[0] = out[1] = out[2] = out[3] = STAR;
+  for (let i = at; i < end; i++) out[STARS + i - at] = bytes[i]!;
+  return out;
+}
+
+/**
+ * PLAIN_EMAIL of value-masks.ts on bytes: `^[A-Za-z0-9._%+-]+@` then two or more dot-separated labels of
+ * `[A-Za-z0-9-]`, the last of them two or more letters, to the end.
+ */
+function isPlainEmail(bytes: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && isLocalChar(bytes[i]!)) i++;
+  if (i === start || i >= end || bytes[i] !== AT) return false;
+  let labelStart = i + 1;
+  let dots = 0;
+  let lettersOnly = true;
+  for (i = labelStart; i < end; i++) {
+    const code = bytes[i]!;
+    if (code === 0x2e) {
+      if (i === labelStart) return false;
+      dots++;
+      labelStart = i + 1;
+      lettersOnly = true;
+    } else if (isLetter(code)) {
+      // still letters only
+    } else if ((code >= 0x30 && code <= 0x39) || code === 0x2d) {
+      lettersOnly = false;
+    } else {
+      return false;
+    }
+  }
+  return dots > 0 && lettersOnly && end - labelStart >= 2;
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
+
+/** Letters, digits and `._%+-`. */
+function isLocalChar(code: number): boolean {
+  return (
+    isLetter(code) ||
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x2e ||
+    code === 0x5f ||
+    code === 0x25 ||
+    code === 0x2b ||
+    code === 0x2d
+  );
+}
