@@ -124,14 +124,9 @@ export function classifyValue(
 
 /** Keeps the longest (then most specific, then first) of overlapping matches; sorted by start. */
 function resolveOverlaps(found: SensitiveMatch[]): SensitiveMatch[] {
-  found.sort((a, b) => a.start - b.start);
+  sortStably(found, byStart);
   if (found.every((match, i) => i === 0 || match.start >= found[i - 1]!.end)) return found;
-  found.sort(
-    (a, b) =>
-      b.end - b.start - (a.end - a.start) ||
-      SPECIFICITY.indexOf(a.cls) - SPECIFICITY.indexOf(b.cls) ||
-      a.start - b.start,
-  );
+  sortStably(found, byPrecedence);
   // Kept matches, sorted by start and disjoint: a candidate can only overlap its two neighbours.
   const kept: SensitiveMatch[] = [];
   for (const match of found) {
@@ -152,4 +147,26 @@ function resolveOverlaps(found: SensitiveMatch[]): SensitiveMatch[] {
     }
   }
   return kept;
+}
+
+const RANK: Readonly<Record<SensitiveClass, number>> = Object.fromEntries(
+  SENSITIVE_CLASSES.map((cls) => [cls, SPECIFICITY.indexOf(cls)]),
+) as Record<SensitiveClass, number>;
+
+function byStart(a: SensitiveMatch, b: SensitiveMatch): number {
+  return a.start - b.start;
+}
+
+/** Longest first, then the more specific class, then the earlier. */
+function byPrecedence(a: SensitiveMatch, b: SensitiveMatch): number {
+  return b.end - b.start - (a.end - a.start) || RANK[a.cls] - RANK[b.cls] || a.start - b.start;
+}
+
+/** Array.prototype.sort (stable), without its cost for the usual two matches (a phone's two shapes). */
+function sortStably(list: SensitiveMatch[], compare: (a: SensitiveMatch, b: SensitiveMatch) => number): void {
+  if (list.length === 2) {
+    if (compare(list[0]!, list[1]!) > 0) list.reverse();
+    return;
+  }
+  list.sort(compare);
 }

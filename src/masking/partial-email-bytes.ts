@@ -19,10 +19,10 @@ export function partialEmailBytes(
   end: number,
   cls: SensitiveClass | undefined,
 ): Buffer | undefined {
-  if (cls !== 'email' && (cls !== undefined || !isPlainEmail(bytes, start, end))) return undefined;
+  if (cls !== 'email' && cls !== undefined) return undefined;
   // maskEmailLocalPart: an `@` byte is only ever the character `@` in UTF-8, so the last one in bytes
-  // is the last one in the text, first or last in both alike.
-  const at = bytes.lastIndexOf(AT, end - 1);
+  // is the last one in the text, first or last in both alike. A plain address has only one.
+  const at = cls === 'email' ? bytes.lastIndexOf(AT, end - 1) : plainEmailAt(bytes, start, end);
   if (at <= start || at >= end - 1) return undefined;
   const out = Buffer.allocUnsafe(STARS + end - at);
   out[0] = out[1] = out[2] = out[3] = STAR;
@@ -31,20 +31,22 @@ export function partialEmailBytes(
 }
 
 /**
- * PLAIN_EMAIL of value-masks.ts on bytes: `^[A-Za-z0-9._%+-]+@` then two or more dot-separated labels of
- * `[A-Za-z0-9-]`, the last of them two or more letters, to the end.
+ * Where the `@` is when the value is a plain address — PLAIN_EMAIL of value-masks.ts on bytes:
+ * `^[A-Za-z0-9._%+-]+@` then two or more dot-separated labels of `[A-Za-z0-9-]`, the last of them two
+ * or more letters, to the end — else -1.
  */
-function isPlainEmail(bytes: Buffer, start: number, end: number): boolean {
+function plainEmailAt(bytes: Buffer, start: number, end: number): number {
   let i = start;
   while (i < end && isLocalChar(bytes[i]!)) i++;
-  if (i === start || i >= end || bytes[i] !== AT) return false;
+  if (i === start || i >= end || bytes[i] !== AT) return -1;
+  const at = i;
   let labelStart = i + 1;
   let dots = 0;
   let lettersOnly = true;
   for (i = labelStart; i < end; i++) {
     const code = bytes[i]!;
     if (code === 0x2e) {
-      if (i === labelStart) return false;
+      if (i === labelStart) return -1;
       dots++;
       labelStart = i + 1;
       lettersOnly = true;
@@ -53,10 +55,10 @@ function isPlainEmail(bytes: Buffer, start: number, end: number): boolean {
     } else if ((code >= 0x30 && code <= 0x39) || code === 0x2d) {
       lettersOnly = false;
     } else {
-      return false;
+      return -1;
     }
   }
-  return dots > 0 && lettersOnly && end - labelStart >= 2;
+  return dots > 0 && lettersOnly && end - labelStart >= 2 ? at : -1;
 }
 
 function isLetter(code: number): boolean {

@@ -7,7 +7,7 @@
  * text (the reasoning is next to each shortcut; value-bytes-scan.test.ts checks it differentially).
  */
 import { triggerOf } from './detect-sensitive.js';
-import { isCardNumber } from './detectors/credit-card.js';
+import { isCardNumber, isCardNumberAt } from './detectors/credit-card.js';
 import type { SensitiveClass } from './sensitive-class.js';
 import { profileBytes } from './text-profile.js';
 
@@ -57,7 +57,7 @@ export function valueBytesScanner(wanted: ReadonlySet<SensitiveClass>): ValueByt
 function digitsOnly(bytes: Buffer, start: number, end: number, cards: boolean): ValueBytesVerdict {
   const length = end - start;
   if (length < 13 || length > 19 || !cards) return 'clean';
-  return isCardNumber(bytes.toString('latin1', start, end)) ? 'credit_card' : 'clean';
+  return isCardNumberAt(bytes, start, end) ? 'credit_card' : 'clean';
 }
 
 /**
