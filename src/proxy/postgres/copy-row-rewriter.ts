@@ -4,11 +4,13 @@
  * whole. Values are unescaped (text format) or unquoted (CSV) before masking and encoded back after.
  * https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9
  */
-import type { CopyPlan } from '../result-masking.js';
+import { RewrittenChunk } from '../../wire/postgres/rewritten-chunk.js';
+import type { CopyPlan, ValueMask } from '../result-masking.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const BACKSLASH = 0x5c;
+const EMPTY = Buffer.alloc(0);
 
 /** Bound on one row held while waiting for its end (a row is at most a few values of up to 1 GiB). */
 const MAX_HELD_ROW_BYTES = 1024 * 1024 * 1024;
@@ -50,14 +52,42 @@ export class CopyRowRewriter {
       }
       start = end + 1;
     }
-    this.held = Buffer.from(bytes.subarray(start));
-    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
+    this.hold(bytes, start);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /**
+   * Writes the CopyData message `source[start, end)` to `out` with its rows rewritten, as `push` would
+   * rewrite its body, when the message holds whole text-format rows and nothing is held — how the
+   * server sends COPY output, one row per message. Returns false, having written nothing, otherwise.
+   */
+  rewriteMessage(source: Buffer, start: number, end: number, out: RewrittenChunk): boolean {
+    if (this.plan.csv !== undefined || this.held.length > 0 || this.headerPending) return false;
+    if (end - start <= 5 || source[end - 1] !== NEWLINE) return false;
+    if (this.lastMasked < 0) return true;
+    const at = out.positionOf(start);
+    let changed = false;
+    for (let rowStart = start + 5; rowStart < end; ) {
+      const newline = source.indexOf(NEWLINE, rowStart);
+      if (this.maskTextRow(source, rowStart, newline, out)) changed = true;
+      rowStart = newline + 1;
+    }
+    if (changed) {
+      out.copySourceTo(end);
+      out.patchInt32(at + 1, out.length - at - 1);
+    }
+    return true;
   }
 
   /** The COPY ended: nothing may be left unmasked. */
   end(): void {
     if (this.held.length > 0) throw new Error('COPY output ended inside a row');
+  }
+
+  /** Keeps `bytes` from `from` on, the start of a row whose end has not arrived. */
+  private hold(bytes: Buffer, from: number): void {
+    this.held = from === bytes.length ? EMPTY : Buffer.from(bytes.subarray(from));
+    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
   }
 
   // ---- text format ----------------------------------------------------------------------------
@@ -67,71 +97,89 @@ export class CopyRowRewriter {
    * unmasked fields, the delimiters between them) are copied once, in one output buffer per call.
    */
   private pushText(bytes: Buffer): Buffer {
-    const pieces: Buffer[] = [];
-    /** Start of the stretch of `bytes` not yet handed to `pieces`. */
-    let copied = 0;
+    const out = new RewrittenChunk(bytes);
     let rowStart = 0;
-    let complete = 0;
     for (;;) {
       const end = bytes.indexOf(NEWLINE, rowStart);
       if (end < 0) break;
       if (this.headerPending) {
         this.headerPending = false;
       } else if (this.lastMasked >= 0) {
-        copied = this.maskTextRow(bytes, rowStart, end, copied, pieces);
+        this.maskTextRow(bytes, rowStart, end, out);
       }
       rowStart = end + 1;
-      complete = rowStart;
     }
-    this.held = Buffer.from(bytes.subarray(complete));
-    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
-    if (pieces.length === 0) return bytes.subarray(0, complete);
-    pieces.push(bytes.subarray(copied, complete));
-    return Buffer.concat(pieces);
+    this.hold(bytes, rowStart);
+    return out.result(rowStart);
   }
 
-  /** Replaces the masked fields of the row `bytes[start, newline)`; returns the new `copied` offset. */
-  private maskTextRow(
-    bytes: Buffer,
-    start: number,
-    newline: number,
-    copied: number,
-    pieces: Buffer[],
-  ): number {
+  /** Replaces the masked fields of the row `bytes[start, newline)` in `out`; whether any was replaced. */
+  private maskTextRow(bytes: Buffer, start: number, newline: number, out: RewrittenChunk): boolean {
     const columns = this.plan.columns;
+    let changed = false;
     let column = 0;
     let fieldStart = start;
-    let i = start;
-    for (;;) {
+    let escaped = false;
+    for (let i = start; ; i++) {
       const atEnd = i >= newline;
       const byte = atEnd ? NEWLINE : bytes[i]!;
       if (!atEnd && byte === BACKSLASH) {
-        i += 2;
+        escaped = true;
+        i += 1;
         continue;
       }
       if (atEnd || byte === this.delimiter) {
         const fieldEnd = Math.min(i, newline);
         const mask = columns[column];
-        if (mask !== undefined) {
-          const field = bytes.subarray(fieldStart, fieldEnd);
-          if (!field.equals(this.nullBytes)) {
-            const value = unescapeText(field);
-            const masked = mask(value, 0, value.length);
-            pieces.push(bytes.subarray(copied, fieldStart));
-            pieces.push(
-              masked === null
-                ? this.nullBytes
-                : escapeText(masked === undefined ? value : masked, this.delimiter),
-            );
-            copied = fieldEnd;
+        if (mask !== undefined && !this.isNull(bytes, fieldStart, fieldEnd)) {
+          const replacement = this.maskedField(bytes, fieldStart, fieldEnd, escaped, mask);
+          if (replacement !== undefined) {
+            out.replace(fieldStart, fieldEnd, replacement);
+            changed = true;
           }
         }
-        if (atEnd || column >= this.lastMasked) return copied;
+        if (atEnd || column >= this.lastMasked) return changed;
         column += 1;
         fieldStart = i + 1;
+        escaped = false;
       }
-      i += 1;
     }
+  }
+
+  private isNull(bytes: Buffer, start: number, end: number): boolean {
+    const marker = this.nullBytes;
+    if (end - start !== marker.length) return false;
+    for (let i = 0; i < marker.length; i++) if (bytes[start + i] !== marker[i]) return false;
+    return true;
+  }
+
+  /**
+   * The text to write for the non-NULL field `bytes[start, end)`: its value masked and escaped again.
+   * Undefined when that is the field's own bytes (an unescaped field kept by its mask, with nothing
+   * escapeText would change).
+   */
+  private maskedField(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    escaped: boolean,
+    mask: ValueMask,
+  ): Buffer | undefined {
+    if (escaped) {
+      const value = unescapeText(bytes.subarray(start, end));
+      const masked = mask(value, 0, value.length);
+      return masked === null ? this.nullBytes : escapeText(masked ?? value, this.delimiter);
+    }
+    const masked = mask(bytes, start, end);
+    if (masked === null) return this.nullBytes;
+    if (masked !== undefined) return escapeText(masked, this.delimiter);
+    // A field without escapes holds no newline, delimiter or backslash; a raw tab or carriage return
+    // (which the server never sends) would be escaped.
+    for (let i = start; i < end; i++) {
+      if (bytes[i] === 9 || bytes[i] === CARRIAGE_RETURN)
+        return escapeText(bytes.subarray(start, end), this.delimiter);
+    }
+    return undefined;
   }
 
   // ---- CSV format -----------------------------------------------------------------------------
@@ -242,18 +290,7 @@ export function unescapeText(field: Buffer): Buffer {
 
 /** A value escaped for text-format COPY with `delimiter`. */
 export function escapeText(value: Buffer, delimiter: number): Buffer {
-  if (
-    !value.some(
-      (byte) =>
-        byte === BACKSLASH ||
-        byte === NEWLINE ||
-        byte === CARRIAGE_RETURN ||
-        byte === 9 ||
-        byte === delimiter,
-    )
-  ) {
-    return value;
-  }
+  if (!needsEscape(value, delimiter)) return value;
   const out: number[] = [];
   for (const byte of value) {
     if (byte === BACKSLASH) out.push(BACKSLASH, BACKSLASH);
@@ -264,6 +301,21 @@ export function escapeText(value: Buffer, delimiter: number): Buffer {
     else out.push(byte);
   }
   return Buffer.from(out);
+}
+
+function needsEscape(value: Buffer, delimiter: number): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const byte = value[i]!;
+    if (
+      byte === BACKSLASH ||
+      byte === NEWLINE ||
+      byte === CARRIAGE_RETURN ||
+      byte === 9 ||
+      byte === delimiter
+    )
+      return true;
+  }
+  return false;
 }
 
 function unquoteCsv(raw: Buffer, quote: number, escapeByte: number): Buffer {

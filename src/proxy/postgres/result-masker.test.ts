@@ -10,6 +10,7 @@ import type {
   SessionResultMasking,
   ValueMask,
 } from '../result-masking.js';
+import { escapeText } from './copy-row-rewriter.js';
 import { ResultMasker, ResultStreamDesyncError } from './result-masker.js';
 
 /** Masks every value of a column named `secret` with `***`, and records what it was asked. */
@@ -263,6 +264,91 @@ describe('ResultMasker', () => {
           expect(Buffer.concat(out).equals(expected)).toBe(true);
         },
       ),
+    );
+  });
+
+  it('rewrites COPY rows like a value-by-value reference, whatever the rows, messages and chunks', () => {
+    const STAR: ValueMask = () => Buffer.from('***');
+    const reverseIfLong: ValueMask = (bytes, start, end) =>
+      end - start > 3 ? Buffer.from(bytes.subarray(start, end)).reverse() : undefined;
+    const masks = [undefined, STAR, () => null, () => undefined, reverseIfLong];
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.constantFrom('', '\\', '\t', '\n', '\r', 'a\\b', '\\N', 'é\tü'),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+    );
+    const TAB = Buffer.from('\t');
+    const NULL = Buffer.from('\\N');
+    /** A row as COPY text, its values masked by `plan` when given (bytes throughout: masks may break UTF-8). */
+    const line = (row: readonly (string | null)[], plan?: readonly (ValueMask | undefined)[]) =>
+      Buffer.concat([
+        ...row.flatMap((text, column) => {
+          const field = (() => {
+            if (text === null) return NULL;
+            const bytes = Buffer.from(text, 'utf8');
+            const masked = plan?.[column]?.(bytes, 0, bytes.length);
+            return masked === null ? NULL : escapeText(masked ?? bytes, 9);
+          })();
+          return column === 0 ? [field] : [TAB, field];
+        }),
+        Buffer.from('\n'),
+      ]);
+    const copyData = (body: Buffer) => message('d', body);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((width) =>
+          fc.record({
+            rows: fc.array(fc.array(value, { minLength: width, maxLength: width }), { maxLength: 6 }),
+            plan: fc.array(fc.constantFrom(...masks), { minLength: width, maxLength: width }),
+            // Where messages end inside the COPY text (besides after each row), and where chunks end.
+            splits: fc.array(fc.nat(), { maxLength: 3 }),
+            perRow: fc.boolean(),
+            cuts: fc.array(fc.nat(), { maxLength: 5 }),
+          }),
+        ),
+        ({ rows, plan, splits, perRow, cuts }) => {
+          const masker = new ResultMasker({
+            planRows: () => undefined,
+            planCopy: () => ({ columns: plan, delimiter: '\t', nullText: '\\N', csv: undefined }),
+            scrubText: (text) => text,
+          });
+          masker.outgoing(fe.query('copy t to stdout'));
+          const text = Buffer.concat(rows.map((row) => line(row)));
+          const masked = rows.map((row) => line(row, plan));
+          const rowEnds: number[] = [];
+          for (let at = text.indexOf(10); at >= 0; at = text.indexOf(10, at + 1)) rowEnds.push(at + 1);
+          const bounds = [
+            ...new Set([...(perRow ? rowEnds : []), ...splits.map((split) => split % (text.length + 1))]),
+          ]
+            .filter((bound) => bound > 0 && bound < text.length)
+            .sort((a, b) => a - b);
+          const inputs: Buffer[] = [];
+          const expected: Buffer[] = [];
+          let from = 0;
+          let row = 0;
+          for (const to of [...bounds, text.length]) {
+            inputs.push(copyData(text.subarray(from, to)));
+            // A message carries on the rows it completes.
+            const completed: Buffer[] = [];
+            while (row < rowEnds.length && rowEnds[row]! <= to) completed.push(masked[row++]!);
+            expected.push(copyData(Buffer.concat(completed)));
+            from = to;
+          }
+          const columns = Buffer.alloc(2 * plan.length);
+          const head = message('H', Buffer.from([0]), int16(plan.length), columns);
+          const tail = [message('c'), be.commandComplete(`COPY ${rows.length}`), be.ready()];
+          const input = Buffer.concat([head, ...inputs, ...tail]);
+          const offsets = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b);
+          const out: Buffer[] = [];
+          let at = 0;
+          for (const offset of [...offsets, input.length]) {
+            out.push(masker.incoming(input.subarray(at, offset)));
+            at = offset;
+          }
+          expect(Buffer.concat(out).equals(Buffer.concat([head, ...expected, ...tail]))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -212,9 +212,12 @@ export class ResultMasker {
     while (data.length - offset >= 5) {
       const end = offset + 1 + messageLength(data, offset);
       if (end > data.length) break;
-      if (data[offset] === Backend.DataRow) {
+      const type = data[offset];
+      if (type === Backend.DataRow) {
         const plan = this.rowsPlan();
         if (plan !== undefined) maskDataRowInto(data, offset, end, plan.columns, out);
+      } else if (type === Backend.CopyData) {
+        this.copyData(data, offset, end, out);
       } else {
         const raw = data.subarray(offset, end);
         const replacement = this.received(frameOf(raw));
@@ -235,10 +238,9 @@ export class ResultMasker {
   private received(frame: Frame): Buffer | null {
     switch (frame.type) {
       case Backend.DataRow:
-        // Rows take the path in `incoming`; one arriving here would otherwise pass unmasked.
-        throw new ResultStreamDesyncError('a DataRow outside the row path');
       case Backend.CopyData:
-        return this.copyData(frame);
+        // Rows take the path in `incoming`; one arriving here would otherwise pass unmasked.
+        throw new ResultStreamDesyncError('a row outside the row path');
       case Backend.RowDescription:
         return this.rowDescription(frame);
       case Backend.NoData:
@@ -365,11 +367,12 @@ export class ResultMasker {
     head.copy = plan === undefined ? undefined : new CopyRowRewriter(plan);
   }
 
-  private copyData(frame: Frame): Buffer {
+  /** The CopyData message `data[start, end)`, its rows rewritten into `out` when the COPY is masked. */
+  private copyData(data: Buffer, start: number, end: number, out: RewrittenChunk): void {
     const head = this.current();
     const copy = head?.kind === 'query' || head?.kind === 'execute' ? head.copy : undefined;
-    if (copy === undefined) return frame.raw;
-    return encodeMessage(Backend.CopyData, copy.push(frame.body));
+    if (copy === undefined || copy.rewriteMessage(data, start, end, out)) return;
+    out.replace(start, end, encodeMessage(Backend.CopyData, copy.push(data.subarray(start + 5, end))));
   }
 
   /** CommandComplete, EmptyQueryResponse or PortalSuspended ended the current statement. */

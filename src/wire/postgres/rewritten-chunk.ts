@@ -22,6 +22,14 @@ export class RewrittenChunk {
     return this.written;
   }
 
+  /**
+   * Where `source[offset]` (not yet copied) lands in the output once copied, if nothing between the
+   * bytes copied so far and it is left out.
+   */
+  positionOf(offset: number): number {
+    return this.written + offset - this.copied;
+  }
+
   /** Copies the untouched source bytes up to `to` (exclusive) to the output. */
   copySourceTo(to: number): void {
     const count = to - this.copied;
