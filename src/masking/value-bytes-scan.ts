@@ -9,7 +9,7 @@
 import { triggerOf } from './detect-sensitive.js';
 import { isCardNumber, isCardNumberAt } from './detectors/credit-card.js';
 import type { SensitiveClass } from './sensitive-class.js';
-import { profileBytes } from './text-profile.js';
+import { countProfile } from './text-profile.js';
 
 /**
  * `clean`: findSensitive finds nothing, for `wanted` and for every subset of it. A class: findSensitive
@@ -33,11 +33,13 @@ export function valueBytesScanner(wanted: ReadonlySet<SensitiveClass>): ValueByt
   const triggered = triggerOf(wanted);
   const cards = wanted.has('credit_card');
   const phones = wanted.has('phone');
+  // One profile per scanner, filled for each value (the scanner never re-enters).
+  const profile = { length: 0, digits: 0, ats: 0, dots: 0, colons: 0 };
   return (bytes, start, end) => {
     const length = end - start;
     // The shortest item of any class has six characters, and a byte count is never below the character count.
     if (length < 6) return 'clean';
-    const profile = profileBytes(bytes, start, end);
+    countProfile(bytes, start, end, profile);
     // No detector of a wanted class has its trigger characters: none runs on the text either.
     if (!triggered(profile)) return 'clean';
     if (profile.digits === length) return digitsOnly(bytes, start, end, cards);

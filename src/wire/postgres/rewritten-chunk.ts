@@ -52,9 +52,15 @@ export class RewrittenChunk {
     this.written += bytes.length;
   }
 
+  /** Writes a big-endian signed 32-bit integer (a length; -1 for NULL). */
   writeInt32(value: number): void {
-    this.room(4).writeInt32BE(value, this.written);
-    this.written += 4;
+    const out = this.room(4);
+    const at = this.written;
+    out[at] = value >>> 24;
+    out[at + 1] = value >>> 16;
+    out[at + 2] = value >>> 8;
+    out[at + 3] = value;
+    this.written = at + 4;
   }
 
   /** Overwrites four already written bytes at output position `at`. */
