@@ -116,33 +116,35 @@ export class CopyRowRewriter {
   /** Replaces the masked fields of the row `bytes[start, newline)` in `out`; whether any was replaced. */
   private maskTextRow(bytes: Buffer, start: number, newline: number, out: RewrittenChunk): boolean {
     const columns = this.plan.columns;
+    const delimiter = this.delimiter;
     let changed = false;
-    let column = 0;
     let fieldStart = start;
-    let escaped = false;
-    for (let i = start; ; i++) {
-      const atEnd = i >= newline;
-      const byte = atEnd ? NEWLINE : bytes[i]!;
-      if (!atEnd && byte === BACKSLASH) {
-        escaped = true;
-        i += 1;
-        continue;
-      }
-      if (atEnd || byte === this.delimiter) {
-        const fieldEnd = Math.min(i, newline);
-        const mask = columns[column];
-        if (mask !== undefined && !this.isNull(bytes, fieldStart, fieldEnd)) {
-          const replacement = this.maskedField(bytes, fieldStart, fieldEnd, escaped, mask);
-          if (replacement !== undefined) {
-            out.replace(fieldStart, fieldEnd, replacement);
-            changed = true;
-          }
+    for (let column = 0; ; column++) {
+      // The field runs to the next unescaped delimiter or the row's end (an escape covers two bytes).
+      let i = fieldStart;
+      let escaped = false;
+      while (i < newline) {
+        const byte = bytes[i]!;
+        if (byte === BACKSLASH) {
+          escaped = true;
+          i += 2;
+        } else if (byte === delimiter) {
+          break;
+        } else {
+          i += 1;
         }
-        if (atEnd || column >= this.lastMasked) return changed;
-        column += 1;
-        fieldStart = i + 1;
-        escaped = false;
       }
+      const fieldEnd = i < newline ? i : newline;
+      const mask = columns[column];
+      if (mask !== undefined && !this.isNull(bytes, fieldStart, fieldEnd)) {
+        const replacement = this.maskedField(bytes, fieldStart, fieldEnd, escaped, mask);
+        if (replacement !== undefined) {
+          out.replace(fieldStart, fieldEnd, replacement);
+          changed = true;
+        }
+      }
+      if (fieldEnd >= newline || column >= this.lastMasked) return changed;
+      fieldStart = fieldEnd + 1;
     }
   }
 
