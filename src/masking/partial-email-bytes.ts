@@ -10,24 +10,35 @@ const STAR = 0x2a;
 const STARS = 4;
 
 /**
- * `****` and the value from its last `@` on, for a value that partial masking treats as an email (`cls`
- * is email, or no class is known and the value is a plain address); undefined for any other value.
+ * For a column of class `cls`: `****` and the value from its last `@` on, for a value that partial
+ * masking treats as an email (`cls` is email, or no class is known and the value is a plain address);
+ * undefined for any other value. A column's addresses share a few domains: when the masked form equals
+ * the previous one, that same buffer is returned (replacements are only ever copied).
  */
-export function partialEmailBytes(
-  bytes: Buffer,
-  start: number,
-  end: number,
+export function partialEmailMasker(
   cls: SensitiveClass | undefined,
-): Buffer | undefined {
-  if (cls !== 'email' && cls !== undefined) return undefined;
-  // maskEmailLocalPart: an `@` byte is only ever the character `@` in UTF-8, so the last one in bytes
-  // is the last one in the text, first or last in both alike. A plain address has only one.
-  const at = cls === 'email' ? bytes.lastIndexOf(AT, end - 1) : plainEmailAt(bytes, start, end);
-  if (at <= start || at >= end - 1) return undefined;
-  const out = Buffer.allocUnsafe(STARS + end - at);
-  out[0] = out[1] = out[2] = out[3] = STAR;
-  for (let i = at; i < end; i++) out[STARS + i - at] = bytes[i]!;
-  return out;
+): (bytes: Buffer, start: number, end: number) => Buffer | undefined {
+  let last: Buffer = Buffer.alloc(0);
+  return (bytes, start, end) => {
+    if (cls !== 'email' && cls !== undefined) return undefined;
+    // maskEmailLocalPart: an `@` byte is only ever the character `@` in UTF-8, so the last one in bytes
+    // is the last one in the text, first or last in both alike. A plain address has only one.
+    const at = cls === 'email' ? bytes.lastIndexOf(AT, end - 1) : plainEmailAt(bytes, start, end);
+    if (at <= start || at >= end - 1) return undefined;
+    if (endsWith(last, bytes, at, end)) return last;
+    const out = Buffer.allocUnsafe(STARS + end - at);
+    out[0] = out[1] = out[2] = out[3] = STAR;
+    for (let i = at; i < end; i++) out[STARS + i - at] = bytes[i]!;
+    last = out;
+    return out;
+  };
+}
+
+/** Whether `masked` is `****` followed by exactly `bytes[from, to)`. */
+function endsWith(masked: Buffer, bytes: Buffer, from: number, to: number): boolean {
+  if (masked.length !== STARS + to - from) return false;
+  for (let i = from; i < to; i++) if (masked[STARS + i - from] !== bytes[i]) return false;
+  return true;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { ValueMask } from '../proxy/result-masking.js';
 import { classifyValue, mayContainSensitive } from './detect-sensitive.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { maskText, REDACTED, scrubText } from './mask-text.js';
-import { partialEmailBytes } from './partial-email-bytes.js';
+import { partialEmailMasker } from './partial-email-bytes.js';
 import type { SensitiveClass } from './sensitive-class.js';
 import { valueBytesScanner } from './value-bytes-scan.js';
 
@@ -76,7 +76,8 @@ export function wholeValueMask(
     if (strategy === 'redact') return () => REDACTED_BYTES;
     if (strategy === 'partial' && (cls === undefined || cls === 'email')) {
       // An email column's values are masked on their bytes; anything else is decoded and masked as text.
-      return (bytes, start, end) => partialEmailBytes(bytes, start, end, cls) ?? masked(bytes, start, end);
+      const partialEmail = partialEmailMasker(cls);
+      return (bytes, start, end) => partialEmail(bytes, start, end) ?? masked(bytes, start, end);
     }
     return masked;
   }
