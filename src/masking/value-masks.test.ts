@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DETECTOR_CORPUS_PATH } from '../../test/fixtures/masking/make-detector-corpus.js';
 import { nearMissEmails, nearMissValues, validEmail } from '../../test/masking/sensitive-arbitraries.js';
 import type { ValueMask } from '../proxy/result-masking.js';
+import { parseDetectorCorpus } from './detector-scoring.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { SENSITIVE_CLASSES, type SensitiveClass } from './sensitive-class.js';
 import { contentScanMask, maskWholeText, PgType, scrubber, wholeValueMask } from './value-masks.js';
@@ -56,6 +59,29 @@ describe('contentScanMask on text values', () => {
       }),
       { numRuns: 10_000 },
     );
+  });
+
+  it('masks the labelled corpus like the scrubber: every line, and every item as a whole value', () => {
+    const corpus = parseDetectorCorpus(readFileSync(DETECTOR_CORPUS_PATH, 'utf8'));
+    const texts = corpus.flatMap((line) => [line.text, ...line.expect.map((item) => item.value)]);
+    const roles: ReadonlyMap<SensitiveClass, MaskStrategy>[] = [
+      new Map(SENSITIVE_CLASSES.map((cls) => [cls, 'redact'] as const)),
+      new Map(SENSITIVE_CLASSES.map((cls) => [cls, 'partial'] as const)),
+      new Map([
+        ['email', 'redact'],
+        ['phone', 'redact'],
+        ['credit_card', 'redact'],
+      ] as const),
+      new Map([
+        ['phone', 'partial'],
+        ['credit_card', 'hash'],
+      ] as const),
+    ];
+    for (const classes of roles) {
+      const mask = contentScanMask(classes, PgType.text, false, HASH_KEY)!;
+      const scrub = scrubber(classes, HASH_KEY);
+      for (const text of texts) expect(masked(mask, text), text).toBe(scrub(text));
+    }
   });
 
   it('passes a value with nothing to mask on as it is', () => {
