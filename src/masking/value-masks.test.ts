@@ -124,7 +124,7 @@ describe('wholeValueMask on text values', () => {
   it('masks email-like values of an email column like the text path', () => {
     const emailish = fc.oneof(nearMissEmails, validEmail, nearMissValues);
     // One mask per class for the whole run, as for a column's rows: it may hand back its previous result.
-    const masks = new Map(
+    const masks = new Map<SensitiveClass | undefined, ValueMask>(
       [undefined, 'email' as const].map((cls) => [
         cls,
         wholeValueMask('partial', cls, PgType.text, false, undefined),

@@ -113,6 +113,11 @@ describe('CopyRowRewriter, text format', () => {
     expect(unescapeText(Buffer.from('a\\tb\\\\c\\101\\x41')).toString()).toBe('a\tb\\cAA');
   });
 
+  it('escapes a raw tab or carriage return in a field its mask keeps, as it escapes any value it writes', () => {
+    const rewriter = new CopyRowRewriter(plan([() => undefined, undefined], undefined, ','));
+    expect(run(rewriter, 'a\rb,d\te\n', 'p\tq,y\n')).toBe('a\\rb,d\te\np\\tq,y\n');
+  });
+
   it('a masked value containing the delimiter or a newline stays one field', () => {
     const rewriter = new CopyRowRewriter(plan([() => Buffer.from('a\tb\nc'), undefined]));
     expect(run(rewriter, 'x\ty\n')).toBe('a\\tb\\nc\ty\n');

@@ -10,6 +10,7 @@ import type { CopyPlan, ValueMask } from '../result-masking.js';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const BACKSLASH = 0x5c;
+const TAB = 0x09;
 const EMPTY = Buffer.alloc(0);
 
 /** Bound on one row held while waiting for its end (a row is at most a few values of up to 1 GiB). */
@@ -121,8 +122,10 @@ export class CopyRowRewriter {
     let fieldStart = start;
     for (let column = 0; ; column++) {
       // The field runs to the next unescaped delimiter or the row's end (an escape covers two bytes).
+      // A raw tab or carriage return (which the server never sends) would be escaped when written back.
       let i = fieldStart;
       let escaped = false;
+      let raw = false;
       while (i < newline) {
         const byte = bytes[i]!;
         if (byte === BACKSLASH) {
@@ -131,13 +134,14 @@ export class CopyRowRewriter {
         } else if (byte === delimiter) {
           break;
         } else {
+          if (byte <= CARRIAGE_RETURN && (byte === TAB || byte === CARRIAGE_RETURN)) raw = true;
           i += 1;
         }
       }
       const fieldEnd = i < newline ? i : newline;
       const mask = columns[column];
       if (mask !== undefined && !this.isNull(bytes, fieldStart, fieldEnd)) {
-        const replacement = this.maskedField(bytes, fieldStart, fieldEnd, escaped, mask);
+        const replacement = this.maskedField(bytes, fieldStart, fieldEnd, escaped || raw, mask);
         if (replacement !== undefined) {
           out.replace(fieldStart, fieldEnd, replacement);
           changed = true;
@@ -157,31 +161,24 @@ export class CopyRowRewriter {
 
   /**
    * The text to write for the non-NULL field `bytes[start, end)`: its value masked and escaped again.
-   * Undefined when that is the field's own bytes (an unescaped field kept by its mask, with nothing
-   * escapeText would change).
+   * Undefined when that is the field's own bytes: a field kept by its mask that has no escapes and no
+   * raw tab or carriage return (`rewritten` false), so unescaping and escaping would not change it.
    */
   private maskedField(
     bytes: Buffer,
     start: number,
     end: number,
-    escaped: boolean,
+    rewritten: boolean,
     mask: ValueMask,
   ): Buffer | undefined {
-    if (escaped) {
+    if (rewritten) {
       const value = unescapeText(bytes.subarray(start, end));
       const masked = mask(value, 0, value.length);
       return masked === null ? this.nullBytes : escapeText(masked ?? value, this.delimiter);
     }
     const masked = mask(bytes, start, end);
     if (masked === null) return this.nullBytes;
-    if (masked !== undefined) return escapeText(masked, this.delimiter);
-    // A field without escapes holds no newline, delimiter or backslash; a raw tab or carriage return
-    // (which the server never sends) would be escaped.
-    for (let i = start; i < end; i++) {
-      if (bytes[i] === 9 || bytes[i] === CARRIAGE_RETURN)
-        return escapeText(bytes.subarray(start, end), this.delimiter);
-    }
-    return undefined;
+    return masked === undefined ? undefined : escapeText(masked, this.delimiter);
   }
 
   // ---- CSV format -----------------------------------------------------------------------------
