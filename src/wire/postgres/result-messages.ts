@@ -82,7 +82,12 @@ export function maskDataRowInto(
   let offset = start + 7;
   for (let i = 0; i < count; i++) {
     if (offset + 4 > end) throw new MalformedMessageError('DataRow: truncated');
-    const length = source.readInt32BE(offset);
+    // A big-endian int32 read in place (readInt32BE's own checks are the bounds test above).
+    const length =
+      (source[offset]! << 24) |
+      (source[offset + 1]! << 16) |
+      (source[offset + 2]! << 8) |
+      source[offset + 3]!;
     offset += 4;
     if (length < -1) throw new MalformedMessageError('DataRow: negative value length');
     const size = Math.max(length, 0);
