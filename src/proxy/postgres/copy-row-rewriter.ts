@@ -143,7 +143,7 @@ export class CopyRowRewriter {
           i += 1;
         }
       }
-      const fieldEnd = i < newline ? i : newline;
+      const fieldEnd = Math.min(i, newline);
       if (this.maskField(bytes, fieldStart, fieldEnd, column, escaped || raw, out)) changed = true;
       if (fieldEnd >= newline || column >= this.lastMasked) return changed;
       fieldStart = fieldEnd + 1;
