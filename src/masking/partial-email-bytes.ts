@@ -72,19 +72,20 @@ function plainEmailAt(bytes: Buffer, start: number, end: number): number {
   return dots > 0 && lettersOnly && end - labelStart >= 2 ? at : -1;
 }
 
-function isLetter(code: number): boolean {
-  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+/** Byte classes of PLAIN_EMAIL: bit 1 a local-part character (letters, digits, `._%+-`), bit 2 a letter. */
+const LOCAL = 1;
+const LETTER = 2;
+const CLASSES = new Uint8Array(256);
+for (let code = 0; code < 128; code++) {
+  const char = String.fromCharCode(code);
+  if (/[A-Za-z]/.test(char)) CLASSES[code] = LOCAL | LETTER;
+  else if (/[0-9._%+-]/.test(char)) CLASSES[code] = LOCAL;
 }
 
-/** Letters, digits and `._%+-`. */
+function isLetter(code: number): boolean {
+  return (CLASSES[code]! & LETTER) !== 0;
+}
+
 function isLocalChar(code: number): boolean {
-  return (
-    isLetter(code) ||
-    (code >= 0x30 && code <= 0x39) ||
-    code === 0x2e ||
-    code === 0x5f ||
-    code === 0x25 ||
-    code === 0x2b ||
-    code === 0x2d
-  );
+  return (CLASSES[code]! & LOCAL) !== 0;
 }

@@ -65,7 +65,11 @@ export class RewrittenChunk {
 
   /** Overwrites four already written bytes at output position `at`. */
   patchInt32(at: number, value: number): void {
-    this.out!.writeInt32BE(value, at);
+    const out = this.out!;
+    out[at] = value >>> 24;
+    out[at + 1] = value >>> 16;
+    out[at + 2] = value >>> 8;
+    out[at + 3] = value;
   }
 
   /** Replaces `source[from, to)` with `replacement` (nothing for null). */
