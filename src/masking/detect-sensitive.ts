@@ -82,13 +82,29 @@ export function findSensitive(text: string, classes: ReadonlySet<SensitiveClass>
 }
 
 /**
- * False when UTF-8 `bytes` certainly hold no item of `classes` — checked on the bytes, before any text
- * is decoded (a byte count is never below the character count, so no detector is skipped wrongly).
+ * False when UTF-8 `bytes[start, end)` certainly hold no item of `classes` — checked on the bytes, before
+ * any text is decoded (a byte count is never below the character count, so no detector is skipped wrongly).
  */
-export function mayContainSensitive(bytes: Uint8Array, classes: ReadonlySet<SensitiveClass>): boolean {
-  if (bytes.length < 6 || classes.size === 0) return false;
-  const profile = profileBytes(bytes);
-  return DETECTORS.some((detector) => classes.has(detector.cls) && detector.triggered(profile, undefined));
+export function mayContainSensitive(
+  bytes: Uint8Array,
+  classes: ReadonlySet<SensitiveClass>,
+  start = 0,
+  end = bytes.length,
+): boolean {
+  if (end - start < 6 || classes.size === 0) return false;
+  return triggerOf(classes)(profileBytes(bytes, start, end));
+}
+
+/**
+ * Whether a detector of `classes` has its trigger characters in a text of a given profile (the text
+ * itself not known: tests on it are taken to pass). When none has, findSensitive finds nothing there.
+ */
+export function triggerOf(classes: ReadonlySet<SensitiveClass>): (profile: TextProfile) => boolean {
+  const detectors = DETECTORS.filter((detector) => classes.has(detector.cls));
+  return (profile) => {
+    for (const detector of detectors) if (detector.triggered(profile, undefined)) return true;
+    return false;
+  };
 }
 
 /** The class of a whole value if the entire (trimmed) value is one sensitive item, else undefined. */
@@ -108,14 +124,9 @@ export function classifyValue(
 
 /** Keeps the longest (then most specific, then first) of overlapping matches; sorted by start. */
 function resolveOverlaps(found: SensitiveMatch[]): SensitiveMatch[] {
-  found.sort((a, b) => a.start - b.start);
+  sortStably(found, byStart);
   if (found.every((match, i) => i === 0 || match.start >= found[i - 1]!.end)) return found;
-  found.sort(
-    (a, b) =>
-      b.end - b.start - (a.end - a.start) ||
-      SPECIFICITY.indexOf(a.cls) - SPECIFICITY.indexOf(b.cls) ||
-      a.start - b.start,
-  );
+  sortStably(found, byPrecedence);
   // Kept matches, sorted by start and disjoint: a candidate can only overlap its two neighbours.
   const kept: SensitiveMatch[] = [];
   for (const match of found) {
@@ -136,4 +147,26 @@ function resolveOverlaps(found: SensitiveMatch[]): SensitiveMatch[] {
     }
   }
   return kept;
+}
+
+const RANK: Readonly<Record<SensitiveClass, number>> = Object.fromEntries(
+  SENSITIVE_CLASSES.map((cls) => [cls, SPECIFICITY.indexOf(cls)]),
+) as Record<SensitiveClass, number>;
+
+function byStart(a: SensitiveMatch, b: SensitiveMatch): number {
+  return a.start - b.start;
+}
+
+/** Longest first, then the more specific class, then the earlier. */
+function byPrecedence(a: SensitiveMatch, b: SensitiveMatch): number {
+  return b.end - b.start - (a.end - a.start) || RANK[a.cls] - RANK[b.cls] || a.start - b.start;
+}
+
+/** Array.prototype.sort (stable), without its cost for the usual two matches (a phone's two shapes). */
+function sortStably(list: SensitiveMatch[], compare: (a: SensitiveMatch, b: SensitiveMatch) => number): void {
+  if (list.length === 2) {
+    if (compare(list[0]!, list[1]!) > 0) list.reverse();
+    return;
+  }
+  list.sort(compare);
 }

@@ -8,7 +8,9 @@ import type { ValueMask } from '../proxy/result-masking.js';
 import { classifyValue, mayContainSensitive } from './detect-sensitive.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { maskText, REDACTED, scrubText } from './mask-text.js';
+import { partialEmailMasker } from './partial-email-bytes.js';
 import type { SensitiveClass } from './sensitive-class.js';
+import { valueBytesScanner } from './value-bytes-scan.js';
 
 /** Type ids (pg_type.oid) the masks know; anything else is treated as opaque. */
 export const PgType = {
@@ -65,23 +67,35 @@ export function wholeValueMask(
   const integerBytes = INTEGERS[typeOid];
   if (integerBytes !== undefined) {
     if (strategy !== 'hash' || hashKey === undefined) return NULL_MASK;
-    return (value) => hashedInteger(value, integerBytes, binary, hashKey);
+    return (bytes, start, end) => hashedInteger(bytes.subarray(start, end), integerBytes, binary, hashKey);
   }
-  const masked = (value: Buffer) =>
-    Buffer.from(maskOne(value.toString('utf8'), strategy, cls, hashKey), 'utf8');
+  const masked: ValueMask = (bytes, start, end) =>
+    Buffer.from(maskWholeText(bytes.toString('utf8', start, end), strategy, cls, hashKey), 'utf8');
   if (TEXT_LIKE.has(typeOid) || (!binary && typeOid >= FIRST_USER_OID)) {
     // Redaction does not depend on the value: one shared placeholder (only ever copied, never changed).
-    return strategy === 'redact' ? () => REDACTED_BYTES : masked;
+    if (strategy === 'redact') return () => REDACTED_BYTES;
+    if (strategy === 'partial' && (cls === undefined || cls === 'email')) {
+      // An email column's values are masked on their bytes; anything else is decoded and masked as text.
+      const partialEmail = partialEmailMasker(cls);
+      return (bytes, start, end) => partialEmail(bytes, start, end) ?? masked(bytes, start, end);
+    }
+    return masked;
   }
   if (typeOid === PgType.json || (typeOid === PgType.jsonb && !binary)) {
-    return (value) =>
-      Buffer.from(JSON.stringify(maskOne(jsonText(value, false), strategy, cls, hashKey)), 'utf8');
+    return (bytes, start, end) =>
+      Buffer.from(
+        JSON.stringify(maskWholeText(jsonText(bytes.subarray(start, end), false), strategy, cls, hashKey)),
+        'utf8',
+      );
   }
   if (typeOid === PgType.jsonb) {
-    return (value) =>
+    return (bytes, start, end) =>
       Buffer.concat([
         Buffer.from([JSONB_VERSION]),
-        Buffer.from(JSON.stringify(maskOne(jsonText(value, true), strategy, cls, hashKey)), 'utf8'),
+        Buffer.from(
+          JSON.stringify(maskWholeText(jsonText(bytes.subarray(start, end), true), strategy, cls, hashKey)),
+          'utf8',
+        ),
       ]);
   }
   return NULL_MASK;
@@ -101,6 +115,10 @@ export function contentScanMask(
   if (classes.size === 0) return undefined;
   const scrub = scrubber(classes, hashKey);
   const wanted: ReadonlySet<SensitiveClass> = new Set(classes.keys());
+  const scanBytes = valueBytesScanner(wanted);
+  const whole = wholeItemMask(classes, hashKey);
+  // Without its key, 'hash' throws on every value the detectors run on: the byte verdicts are not used then.
+  const byBytes = (hashKey !== undefined && hashKey.length > 0) || ![...classes.values()].includes('hash');
   const textual =
     TEXT_LIKE.has(typeOid) ||
     typeOid === PgType.json ||
@@ -110,30 +128,38 @@ export function contentScanMask(
         TEXT_ARRAYS.has(typeOid) ||
         typeOid >= FIRST_USER_OID));
   if (textual) {
-    return (value) => {
-      // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them.
-      if (!mayContainSensitive(value, wanted)) return value;
-      const text = value.toString('utf8');
+    return (bytes, start, end) => {
+      // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them, and
+      // a value that is one phone or card number is recognised there too.
+      if (byBytes) {
+        const verdict = scanBytes(bytes, start, end);
+        if (verdict === 'clean') return undefined;
+        if (verdict !== 'unsure' && whole !== undefined) return whole(verdict, bytes, start, end);
+      } else if (!mayContainSensitive(bytes, wanted, start, end)) {
+        return undefined;
+      }
+      const text = bytes.toString('utf8', start, end);
       const clean = scrub(text);
-      return clean === text ? value : Buffer.from(clean, 'utf8');
+      return clean === text ? undefined : Buffer.from(clean, 'utf8');
     };
   }
   if (typeOid === PgType.jsonb) {
-    return (value) => {
-      if (!mayContainSensitive(value, wanted)) return value;
-      const text = jsonText(value, true);
+    return (bytes, start, end) => {
+      if (!mayContainSensitive(bytes, wanted, start, end)) return undefined;
+      const text = jsonText(bytes.subarray(start, end), true);
       const clean = scrub(text);
       return clean === text
-        ? value
+        ? undefined
         : Buffer.concat([Buffer.from([JSONB_VERSION]), Buffer.from(clean, 'utf8')]);
     };
   }
   if (typeOid === PgType.int8 || typeOid === PgType.numeric) {
     // Card numbers and phone numbers stored as numbers: a detected number is withheld (a placeholder is not a number).
     if (binary && typeOid === PgType.numeric) return undefined;
-    return (value) => {
+    return (bytes, start, end) => {
+      const value = bytes.subarray(start, end);
       const text = binary ? value.readBigInt64BE(0).toString() : value.toString('latin1');
-      return scrub(text) === text ? value : null;
+      return scrub(text) === text ? undefined : null;
     };
   }
   if (binary && (TEXT_ARRAYS.has(typeOid) || typeOid === PgType.record || typeOid >= FIRST_USER_OID))
@@ -160,8 +186,30 @@ export function scrubber(
   };
 }
 
-/** One value masked; `partial` of a column with no class keeps what the value's own shape allows (an email's domain). */
-function maskOne(
+/**
+ * How a value that is exactly one item of a class is masked when every class has the same strategy (the
+ * scrubber then makes one pass, which replaces the whole value): undefined when strategies differ.
+ */
+function wholeItemMask(
+  classes: ReadonlyMap<SensitiveClass, MaskStrategy>,
+  hashKey: Uint8Array | undefined,
+): ((cls: SensitiveClass, bytes: Buffer, start: number, end: number) => Buffer) | undefined {
+  const strategies = new Set(classes.values());
+  if (strategies.size !== 1) return undefined;
+  const [strategy] = strategies;
+  // As scrubText: 'null' masks an item inside text like 'redact'.
+  if (strategy === 'redact' || strategy === 'null') return () => REDACTED_BYTES;
+  const inText = strategy!;
+  // The verdict's items are ASCII: the latin1 text is the UTF-8 text.
+  return (cls, bytes, start, end) =>
+    Buffer.from(maskText(bytes.toString('latin1', start, end), inText, cls, hashKey), 'latin1');
+}
+
+/**
+ * One whole value masked as text; `partial` of a column with no class keeps what the value's own shape
+ * allows (an email's domain). The byte-level shortcuts above give what this gives.
+ */
+export function maskWholeText(
   text: string,
   strategy: 'redact' | 'partial' | 'hash',
   cls: SensitiveClass | undefined,

@@ -16,8 +16,13 @@ export interface ResultColumn {
   readonly format: 'text' | 'binary';
 }
 
-/** Rewrites one non-NULL value of a column (raw bytes in the column's format); null sends SQL NULL. */
-export type ValueMask = (value: Buffer) => Buffer | null;
+/**
+ * Rewrites one non-NULL value of a column: `bytes[start, end)`, raw bytes in the column's format. Returns
+ * the replacement (which callers only copy: it may be shared), null to send SQL NULL, or undefined to
+ * keep the value. The value is a range of the received bytes so that no view is made per value; a mask
+ * must not keep `bytes` or read outside the range.
+ */
+export type ValueMask = (bytes: Buffer, start: number, end: number) => Buffer | null | undefined;
 
 /** What to do with the values of one result set: one entry per column, undefined keeps the column as is. */
 export interface ResultPlan {

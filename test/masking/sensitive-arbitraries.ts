@@ -147,3 +147,90 @@ export const surrounding: fc.Arbitrary<readonly [string, string]> = fc.tuple(
   fc.constantFrom('', 'see ', 'value: ', '(', '"', 'x=', 'Contact: ', '\n'),
   fc.constantFrom('', ' today', '.', ')', '"', ', thanks', ';', '\n'),
 );
+
+const brands = Object.keys(CARD_BRAND_SHAPES) as (keyof typeof CARD_BRAND_SHAPES)[];
+const digits = (min: number, max: number) =>
+  fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+
+/**
+ * Values that come close to whole-value shapes (digit runs, bare and grouped cards, international phones,
+ * dates after a `+`, emails) and values of every other kind: for the byte-level shortcuts' differential tests.
+ */
+export const nearMissValues: fc.Arbitrary<string> = fc.oneof(
+  // Digit runs around card lengths, Luhn-valid cards of every brand, bare and grouped.
+  digits(1, 24),
+  fc.constantFrom(...brands).chain((brand) => cardNumber(brand)),
+  fc
+    .tuple(
+      fc.constantFrom(...brands).chain((brand) => cardNumber(brand)),
+      fc.constantFrom('bare', ' ', '-'),
+    )
+    .map(([card, style]) => printCard(card, style as 'bare' | ' ' | '-')),
+  fc
+    .tuple(digits(4, 4), digits(4, 4), digits(4, 4), digits(4, 4), fc.constantFrom(' ', '-', '.', '/', '_'))
+    .map(([a, b, c, d, separator]) => [a, b, c, d].join(separator)),
+  // International phones and things that look like them: any separators, parentheses, dates, too many digits.
+  fc
+    .tuple(
+      fc.constantFrom('+', '+0', '+1', '+44', '++', ' +', '+1 '),
+      fc.array(
+        fc.tuple(fc.constantFrom(' ', '-', '.', '', '  ', '/', '(', ')', ' (', ') ', 'x'), digits(1, 6)),
+        {
+          minLength: 1,
+          maxLength: 6,
+        },
+      ),
+      fc.constantFrom('', ' ', '-', '.', 'a', '1', '\u00a0', 'é'),
+    )
+    .map(([lead, groups, tail]) => lead + groups.map(([sep, run]) => sep + run).join('') + tail),
+  fc
+    .tuple(
+      digits(4, 4),
+      fc.constantFrom('-', '.', '/', ' '),
+      digits(2, 2),
+      fc.constantFrom('-', '.', '/', ' '),
+    )
+    .chain(([year, a, month, b]) =>
+      fc
+        .tuple(digits(2, 3), fc.constantFrom('', ' 1030', '-12', '1'))
+        .map(([day, rest]) => `+${year}${a}${month}${b}${day}${rest}`),
+    ),
+  validEmail,
+  fc.string({ unit: 'grapheme', maxLength: 30 }),
+  fc.string({ unit: fc.constantFrom(...'0123456789 +-.@:()/aZ'), maxLength: 25 }),
+);
+
+/** Addresses and strings a character away from one: every part present, missing, doubled or odd. */
+export const nearMissEmails: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom('', 'a', 'ann.lee', '.ann', 'ann.', 'a..b', 'a+b', '_x', '-x', 'ä', 'a b', '%'),
+    fc.constantFrom('@', '@@', '', ' @'),
+    fc.constantFrom(
+      '',
+      'example',
+      'ex-ample',
+      '-ex',
+      'ex-',
+      'mail.example',
+      '.example',
+      'ex..ample',
+      'exämple',
+      '1',
+    ),
+    fc.constantFrom(
+      '',
+      '.',
+      '..',
+      '-',
+      '.c',
+      '.co',
+      '.com',
+      '.c0m',
+      '.COM',
+      '.co.',
+      '.png',
+      '.de-',
+      '.x1.org',
+    ),
+  )
+  .map((parts) => parts.join(''));

@@ -63,3 +63,23 @@ export function cardBrandOf(digits: string): string | undefined {
   }
   return undefined;
 }
+
+/** The brands' prefix ranges as numbers: for prefixes of equal length, string and numeric order agree. */
+const NUMERIC_BRANDS = CARD_BRANDS.map((brand) => ({
+  name: brand.name,
+  lengths: brand.lengths,
+  prefixes: brand.prefixes.map(([from, to]) => ({ digits: from.length, from: Number(from), to: Number(to) })),
+}));
+
+/** {@link cardBrandOf} of the ASCII digits `bytes[start, end)` (digits only), without making a string. */
+export function cardBrandOfDigits(bytes: Uint8Array, start: number, end: number): string | undefined {
+  for (const brand of NUMERIC_BRANDS) {
+    if (!brand.lengths.includes(end - start)) continue;
+    for (const { digits, from, to } of brand.prefixes) {
+      let prefix = 0;
+      for (let i = 0; i < digits; i++) prefix = prefix * 10 + bytes[start + i]! - 48;
+      if (prefix >= from && prefix <= to) return brand.name;
+    }
+  }
+  return undefined;
+}

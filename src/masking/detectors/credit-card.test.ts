@@ -8,7 +8,7 @@ import {
   withWrongCheckDigit,
 } from '../../../test/masking/sensitive-arbitraries.js';
 import { cardBrandOf } from './card-brands.js';
-import { findCreditCards } from './credit-card.js';
+import { findCreditCards, isCardNumber, isCardNumberAt } from './credit-card.js';
 
 const found = (text: string) => findCreditCards(text).map((span) => text.slice(span.start, span.end));
 const brands = Object.keys(CARD_BRAND_SHAPES) as (keyof typeof CARD_BRAND_SHAPES)[];
@@ -65,4 +65,23 @@ describe('findCreditCards', () => {
       );
     });
   }
+
+  it('judges digits in bytes as it judges them in a string', () => {
+    const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 22 });
+    const cards = fc.constantFrom(...brands).chain((brand) => cardNumber(brand));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          digits,
+          cards,
+          cards.map((card) => withWrongCheckDigit(card, 3)),
+        ),
+        (number) => {
+          const bytes = Buffer.from(`9${number}9`, 'latin1');
+          expect(isCardNumberAt(bytes, 1, bytes.length - 1)).toBe(isCardNumber(number));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
 });

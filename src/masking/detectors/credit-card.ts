@@ -2,9 +2,9 @@
  * Payment card numbers: 13–19 digits, bare or grouped by single spaces or dashes as cards print them
  * (4-4-4-4, 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4), of a known brand's IIN range and length, Luhn-valid.
  */
-import { cardBrandOf } from './card-brands.js';
+import { cardBrandOf, cardBrandOfDigits } from './card-brands.js';
 import { followsIbanGroups } from './iban.js';
-import { isLuhnValid } from './luhn.js';
+import { isLuhnValid, isLuhnValidAt } from './luhn.js';
 import { collectSpans, digitsOf, type TextSpan } from './text-span.js';
 
 const CARD_SHAPE =
@@ -13,6 +13,11 @@ const CARD_SHAPE =
 /** Whether a string of digits is a card number: known brand, right length, Luhn-valid. */
 export function isCardNumber(digits: string): boolean {
   return cardBrandOf(digits) !== undefined && isLuhnValid(digits);
+}
+
+/** {@link isCardNumber} of the ASCII digits `bytes[start, end)` (digits only), without making a string. */
+export function isCardNumberAt(bytes: Uint8Array, start: number, end: number): boolean {
+  return cardBrandOfDigits(bytes, start, end) !== undefined && isLuhnValidAt(bytes, start, end);
 }
 
 /** The card numbers in `text`. */

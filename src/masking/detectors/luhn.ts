@@ -17,6 +17,23 @@ export function isLuhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
+/** {@link isLuhnValid} of `bytes[start, end)`, without making a string. */
+export function isLuhnValidAt(bytes: Uint8Array, start: number, end: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = end - 1; i >= start; i--) {
+    let digit = bytes[i]! - 48;
+    if (digit < 0 || digit > 9) return false;
+    if (double) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+    double = !double;
+  }
+  return end > start && sum % 10 === 0;
+}
+
 /** The digit that makes `payload + digit` Luhn-valid (used to build test numbers). */
 export function luhnCheckDigit(payload: string): string {
   for (let digit = 0; digit <= 9; digit++) {

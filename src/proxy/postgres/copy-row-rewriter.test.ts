@@ -34,14 +34,17 @@ describe('CopyRowRewriter, text format', () => {
               const mask = masks[column];
               if (value === null) return '\\N';
               if (mask === undefined) return escapeText(Buffer.from(value, 'utf8'), 9).toString('utf8');
-              const masked = mask(Buffer.from(value, 'utf8'));
-              return masked === null ? '\\N' : escapeText(masked, 9).toString('utf8');
+              const bytes = Buffer.from(value, 'utf8');
+              const masked = mask(bytes, 0, bytes.length);
+              if (masked === null) return '\\N';
+              return escapeText(masked === undefined ? bytes : masked, 9).toString('utf8');
             })
             .join('\t'),
         )
         .map((line) => `${line}\n`)
         .join('');
-    const reverse = (value: Buffer) => Buffer.from(value).reverse();
+    const reverse = (bytes: Buffer, start: number, end: number) =>
+      Buffer.from(bytes.subarray(start, end)).reverse();
     const value = fc.oneof(
       fc.constant(null),
       fc.string({ unit: 'grapheme' }),
@@ -108,6 +111,11 @@ describe('CopyRowRewriter, text format', () => {
       }),
     );
     expect(unescapeText(Buffer.from('a\\tb\\\\c\\101\\x41')).toString()).toBe('a\tb\\cAA');
+  });
+
+  it('escapes a raw tab or carriage return in a field its mask keeps, as it escapes any value it writes', () => {
+    const rewriter = new CopyRowRewriter(plan([() => undefined, undefined], undefined, ','));
+    expect(run(rewriter, 'a\rb,d\te\n', 'p\tq,y\n')).toBe('a\\rb,d\te\np\\tq,y\n');
   });
 
   it('a masked value containing the delimiter or a newline stays one field', () => {

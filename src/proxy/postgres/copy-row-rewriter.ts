@@ -4,11 +4,16 @@
  * whole. Values are unescaped (text format) or unquoted (CSV) before masking and encoded back after.
  * https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9
  */
-import type { CopyPlan } from '../result-masking.js';
+import { RewrittenChunk } from '../../wire/postgres/rewritten-chunk.js';
+import type { CopyPlan, ValueMask } from '../result-masking.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const BACKSLASH = 0x5c;
+const TAB = 0x09;
+/** Bytes after which a text-format field must be walked byte by byte; the tab only when it is not the delimiter. */
+const SPECIAL_BYTES = [BACKSLASH, CARRIAGE_RETURN, TAB];
+const EMPTY = Buffer.alloc(0);
 
 /** Bound on one row held while waiting for its end (a row is at most a few values of up to 1 GiB). */
 const MAX_HELD_ROW_BYTES = 1024 * 1024 * 1024;
@@ -20,6 +25,9 @@ export class CopyRowRewriter {
   private readonly nullBytes: Buffer;
   /** Columns past the last masked one need not be split at all. */
   private readonly lastMasked: number;
+  /** The chunk whose next backslash, carriage return and tab (SPECIAL_BYTES) positions are kept below. */
+  private specialsOf: RewrittenChunk | undefined;
+  private readonly nextSpecial = [-1, -1, -1];
 
   constructor(private readonly plan: CopyPlan) {
     this.delimiter = Buffer.from(plan.delimiter, 'utf8')[0]!;
@@ -50,14 +58,42 @@ export class CopyRowRewriter {
       }
       start = end + 1;
     }
-    this.held = Buffer.from(bytes.subarray(start));
-    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
+    this.hold(bytes, start);
     return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /**
+   * Writes the CopyData message `source[start, end)` to `out` with its rows rewritten, as `push` would
+   * rewrite its body, when the message holds whole text-format rows and nothing is held — how the
+   * server sends COPY output, one row per message. Returns false, having written nothing, otherwise.
+   */
+  rewriteMessage(source: Buffer, start: number, end: number, out: RewrittenChunk): boolean {
+    if (this.plan.csv !== undefined || this.held.length > 0 || this.headerPending) return false;
+    if (end - start <= 5 || source[end - 1] !== NEWLINE) return false;
+    if (this.lastMasked < 0) return true;
+    const at = out.positionOf(start);
+    let changed = false;
+    for (let rowStart = start + 5; rowStart < end; ) {
+      const newline = source.indexOf(NEWLINE, rowStart);
+      if (this.maskTextRow(source, rowStart, newline, out)) changed = true;
+      rowStart = newline + 1;
+    }
+    if (changed) {
+      out.copySourceTo(end);
+      out.patchInt32(at + 1, out.length - at - 1);
+    }
+    return true;
   }
 
   /** The COPY ended: nothing may be left unmasked. */
   end(): void {
     if (this.held.length > 0) throw new Error('COPY output ended inside a row');
+  }
+
+  /** Keeps `bytes` from `from` on, the start of a row whose end has not arrived. */
+  private hold(bytes: Buffer, from: number): void {
+    this.held = from === bytes.length ? EMPTY : Buffer.from(bytes.subarray(from));
+    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
   }
 
   // ---- text format ----------------------------------------------------------------------------
@@ -67,66 +103,136 @@ export class CopyRowRewriter {
    * unmasked fields, the delimiters between them) are copied once, in one output buffer per call.
    */
   private pushText(bytes: Buffer): Buffer {
-    const pieces: Buffer[] = [];
-    /** Start of the stretch of `bytes` not yet handed to `pieces`. */
-    let copied = 0;
+    const out = new RewrittenChunk(bytes);
     let rowStart = 0;
-    let complete = 0;
     for (;;) {
       const end = bytes.indexOf(NEWLINE, rowStart);
       if (end < 0) break;
       if (this.headerPending) {
         this.headerPending = false;
       } else if (this.lastMasked >= 0) {
-        copied = this.maskTextRow(bytes, rowStart, end, copied, pieces);
+        this.maskTextRow(bytes, rowStart, end, out);
       }
       rowStart = end + 1;
-      complete = rowStart;
     }
-    this.held = Buffer.from(bytes.subarray(complete));
-    if (this.held.length > MAX_HELD_ROW_BYTES) throw new Error('COPY row too large to mask');
-    if (pieces.length === 0) return bytes.subarray(0, complete);
-    pieces.push(bytes.subarray(copied, complete));
-    return Buffer.concat(pieces);
+    this.hold(bytes, rowStart);
+    return out.result(rowStart);
   }
 
-  /** Replaces the masked fields of the row `bytes[start, newline)`; returns the new `copied` offset. */
-  private maskTextRow(
+  /** Replaces the masked fields of the row `bytes[start, newline)` in `out`; whether any was replaced. */
+  private maskTextRow(bytes: Buffer, start: number, newline: number, out: RewrittenChunk): boolean {
+    if (!this.hasSpecial(bytes, start, newline, out)) return this.maskPlainRow(bytes, start, newline, out);
+    const delimiter = this.delimiter;
+    let changed = false;
+    let fieldStart = start;
+    for (let column = 0; ; column++) {
+      // The field runs to the next unescaped delimiter or the row's end (an escape covers two bytes).
+      // A raw tab or carriage return (which the server never sends) would be escaped when written back.
+      let i = fieldStart;
+      let escaped = false;
+      let raw = false;
+      while (i < newline) {
+        const byte = bytes[i]!;
+        if (byte === BACKSLASH) {
+          escaped = true;
+          i += 2;
+        } else if (byte === delimiter) {
+          break;
+        } else {
+          if (byte <= CARRIAGE_RETURN && (byte === TAB || byte === CARRIAGE_RETURN)) raw = true;
+          i += 1;
+        }
+      }
+      const fieldEnd = Math.min(i, newline);
+      if (this.maskField(bytes, fieldStart, fieldEnd, column, escaped || raw, out)) changed = true;
+      if (fieldEnd >= newline || column >= this.lastMasked) return changed;
+      fieldStart = fieldEnd + 1;
+    }
+  }
+
+  /**
+   * {@link maskTextRow} for a row without escapes, raw tabs or carriage returns: its fields end at each
+   * delimiter, found natively (a loop over the bytes in JavaScript costs about twice as much).
+   */
+  private maskPlainRow(bytes: Buffer, start: number, newline: number, out: RewrittenChunk): boolean {
+    let changed = false;
+    let fieldStart = start;
+    for (let column = 0; ; column++) {
+      let fieldEnd = bytes.indexOf(this.delimiter, fieldStart);
+      if (fieldEnd < 0 || fieldEnd > newline) fieldEnd = newline;
+      if (this.maskField(bytes, fieldStart, fieldEnd, column, false, out)) changed = true;
+      if (fieldEnd >= newline || column >= this.lastMasked) return changed;
+      fieldStart = fieldEnd + 1;
+    }
+  }
+
+  /** Replaces field `column`, `bytes[start, end)`, in `out` when its mask changes it; whether it did. */
+  private maskField(
     bytes: Buffer,
     start: number,
-    newline: number,
-    copied: number,
-    pieces: Buffer[],
-  ): number {
-    const columns = this.plan.columns;
-    let column = 0;
-    let fieldStart = start;
-    let i = start;
-    for (;;) {
-      const atEnd = i >= newline;
-      const byte = atEnd ? NEWLINE : bytes[i]!;
-      if (!atEnd && byte === BACKSLASH) {
-        i += 2;
-        continue;
-      }
-      if (atEnd || byte === this.delimiter) {
-        const fieldEnd = Math.min(i, newline);
-        const mask = columns[column];
-        if (mask !== undefined) {
-          const field = bytes.subarray(fieldStart, fieldEnd);
-          if (!field.equals(this.nullBytes)) {
-            const masked = mask(unescapeText(field));
-            pieces.push(bytes.subarray(copied, fieldStart));
-            pieces.push(masked === null ? this.nullBytes : escapeText(masked, this.delimiter));
-            copied = fieldEnd;
-          }
-        }
-        if (atEnd || column >= this.lastMasked) return copied;
-        column += 1;
-        fieldStart = i + 1;
-      }
-      i += 1;
+    end: number,
+    column: number,
+    rewritten: boolean,
+    out: RewrittenChunk,
+  ): boolean {
+    const mask = this.plan.columns[column];
+    if (mask === undefined || this.isNull(bytes, start, end)) return false;
+    const replacement = this.maskedField(bytes, start, end, rewritten, mask);
+    if (replacement === undefined) return false;
+    out.replace(start, end, replacement);
+    return true;
+  }
+
+  /**
+   * Whether `bytes[start, end)` holds a backslash, a carriage return, or a tab that is not the
+   * delimiter. Where the next of each is in the chunk being written to `out` is kept, so each is
+   * searched for once per chunk rather than once per row.
+   */
+  private hasSpecial(bytes: Buffer, start: number, end: number, out: RewrittenChunk): boolean {
+    if (this.specialsOf !== out) {
+      this.specialsOf = out;
+      this.nextSpecial.fill(-1);
     }
+    const kinds = this.delimiter === TAB ? 2 : 3;
+    for (let kind = 0; kind < kinds; kind++) {
+      let next = this.nextSpecial[kind]!;
+      if (next < start) {
+        next = bytes.indexOf(SPECIAL_BYTES[kind]!, start);
+        if (next < 0) next = Number.POSITIVE_INFINITY;
+        this.nextSpecial[kind] = next;
+      }
+      if (next < end) return true;
+    }
+    return false;
+  }
+
+  private isNull(bytes: Buffer, start: number, end: number): boolean {
+    const marker = this.nullBytes;
+    if (end - start !== marker.length) return false;
+    for (let i = 0; i < marker.length; i++) if (bytes[start + i] !== marker[i]) return false;
+    return true;
+  }
+
+  /**
+   * The text to write for the non-NULL field `bytes[start, end)`: its value masked and escaped again.
+   * Undefined when that is the field's own bytes: a field kept by its mask that has no escapes and no
+   * raw tab or carriage return (`rewritten` false), so unescaping and escaping would not change it.
+   */
+  private maskedField(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    rewritten: boolean,
+    mask: ValueMask,
+  ): Buffer | undefined {
+    if (rewritten) {
+      const value = unescapeText(bytes.subarray(start, end));
+      const masked = mask(value, 0, value.length);
+      return masked === null ? this.nullBytes : escapeText(masked ?? value, this.delimiter);
+    }
+    const masked = mask(bytes, start, end);
+    if (masked === null) return this.nullBytes;
+    return masked === undefined ? undefined : escapeText(masked, this.delimiter);
   }
 
   // ---- CSV format -----------------------------------------------------------------------------
@@ -177,8 +283,9 @@ export class CopyRowRewriter {
         return field.raw;
       changed = true;
       const value = field.quoted ? unquoteCsv(field.raw, quote, escapeByte) : field.raw;
-      const masked = mask(value);
-      return masked === null ? Buffer.from(this.plan.nullText, 'utf8') : quoteCsv(masked, quote, escapeByte);
+      const masked = mask(value, 0, value.length);
+      if (masked === null) return Buffer.from(this.plan.nullText, 'utf8');
+      return quoteCsv(masked === undefined ? value : masked, quote, escapeByte);
     });
     if (!changed) return row;
     return Buffer.concat([...joinWith(written, this.delimiter), row.subarray(text.length)]);
@@ -236,18 +343,7 @@ export function unescapeText(field: Buffer): Buffer {
 
 /** A value escaped for text-format COPY with `delimiter`. */
 export function escapeText(value: Buffer, delimiter: number): Buffer {
-  if (
-    !value.some(
-      (byte) =>
-        byte === BACKSLASH ||
-        byte === NEWLINE ||
-        byte === CARRIAGE_RETURN ||
-        byte === 9 ||
-        byte === delimiter,
-    )
-  ) {
-    return value;
-  }
+  if (!needsEscape(value, delimiter)) return value;
   const out: number[] = [];
   for (const byte of value) {
     if (byte === BACKSLASH) out.push(BACKSLASH, BACKSLASH);
@@ -258,6 +354,21 @@ export function escapeText(value: Buffer, delimiter: number): Buffer {
     else out.push(byte);
   }
   return Buffer.from(out);
+}
+
+function needsEscape(value: Buffer, delimiter: number): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const byte = value[i]!;
+    if (
+      byte === BACKSLASH ||
+      byte === NEWLINE ||
+      byte === CARRIAGE_RETURN ||
+      byte === 9 ||
+      byte === delimiter
+    )
+      return true;
+  }
+  return false;
 }
 
 function unquoteCsv(raw: Buffer, quote: number, escapeByte: number): Buffer {

@@ -5,7 +5,7 @@ import type { SessionMasking } from '../../masking/session-masking.js';
 import type { QualifiedName } from '../../policy/policy-types.js';
 import { loadSqlParser } from '../../policy/sql-parser.js';
 import { allowAllGuard, type GuardVerdict, type SessionIdentity } from '../guard.js';
-import type { ResultColumn } from '../result-masking.js';
+import type { ResultColumn, ValueMask } from '../result-masking.js';
 import { type CatalogSource, MASKING_CATALOG_UNAVAILABLE_SQLSTATE, maskingGuard } from './masking-guard.js';
 
 const CONFIG = parseConfigText(
@@ -96,6 +96,13 @@ const column = (name: string, tableOid: number, attnum: number, typeOid = 25): R
   format: 'text',
 });
 
+/** What `mask` makes of `text`: the masked text, `text` itself when kept, null for SQL NULL. */
+function applied(mask: ValueMask | undefined, text: string): string | null {
+  const bytes = Buffer.from(text, 'utf8');
+  const masked = mask?.(bytes, 0, bytes.length);
+  return masked === undefined ? text : masked === null ? null : masked.toString('utf8');
+}
+
 describe('maskingGuard', () => {
   beforeAll(() => loadSqlParser());
 
@@ -119,8 +126,8 @@ describe('maskingGuard', () => {
       column('ssn', 16_400, 3),
     ]);
     expect(plan?.columns[0]).toBeUndefined();
-    expect(plan?.columns[1]?.(Buffer.from('ann@example.com'))?.toString()).toBe('****@example.com');
-    expect(plan?.columns[2]?.(Buffer.from('219-09-9999'))?.toString()).toBe('[redacted]');
+    expect(applied(plan?.columns[1], 'ann@example.com')).toBe('****@example.com');
+    expect(applied(plan?.columns[2], '219-09-9999')).toBe('[redacted]');
   });
 
   it('traces a view column through the view definition', async () => {
@@ -129,7 +136,7 @@ describe('maskingGuard', () => {
     const plan = guard.resultMasking!.planRows('select contact from contacts', 0, [
       column('contact', 16_500, 1),
     ]);
-    expect(plan?.columns[0]?.(Buffer.from('ann@example.com'))?.toString()).toBe('[redacted]');
+    expect(applied(plan?.columns[0], 'ann@example.com')).toBe('[redacted]');
   });
 
   it('masks a computed column by its expression lineage, and leaves unrelated ones', async () => {
@@ -137,11 +144,10 @@ describe('maskingGuard', () => {
     const sql = 'select lower(email), upper(id::text) from customers';
     await check(guard, sql);
     const plan = guard.resultMasking!.planRows(sql, 0, [column('lower', 0, 0), column('upper', 0, 0)]);
-    expect(plan?.columns[0]?.(Buffer.from('ann@example.com'))?.toString()).toBe('[redacted]');
+    expect(applied(plan?.columns[0], 'ann@example.com')).toBe('[redacted]');
     // Not masked by origin; still scanned by the role's content detectors (class ssn).
-    const clean = Buffer.from('42');
-    expect(plan?.columns[1]?.(clean)).toBe(clean);
-    expect(plan?.columns[1]?.(Buffer.from('ssn 219-09-9999'))?.toString()).toBe('ssn [redacted]');
+    expect(plan?.columns[1]?.(Buffer.from('42'), 0, 2)).toBeUndefined();
+    expect(applied(plan?.columns[1], 'ssn 219-09-9999')).toBe('ssn [redacted]');
   });
 
   it('refuses a strict-class column in a predicate, and allows it for other classes', async () => {

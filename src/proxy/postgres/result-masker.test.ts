@@ -1,8 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cstring, fe, int16, int32, message } from '../../../test/helpers/raw-wire-session.js';
 import { type Frame, MessageFramer } from '../../wire/postgres/message-framer.js';
 import { decodeDataRow, encodeDataRow } from '../../wire/postgres/result-messages.js';
-import type { CopyPlan, ResultColumn, ResultPlan, SessionResultMasking } from '../result-masking.js';
+import type {
+  CopyPlan,
+  ResultColumn,
+  ResultPlan,
+  SessionResultMasking,
+  ValueMask,
+} from '../result-masking.js';
+import { escapeText } from './copy-row-rewriter.js';
 import { ResultMasker, ResultStreamDesyncError } from './result-masker.js';
 
 /** Masks every value of a column named `secret` with `***`, and records what it was asked. */
@@ -44,6 +52,8 @@ const be = {
   commandComplete: (tag: string) => message('C', cstring(tag)),
   error: (text: string) =>
     message('E', Buffer.from('SERROR\0C22P02\0'), Buffer.from(`M${text}\0`), Buffer.from([0])),
+  notice: (text: string) =>
+    message('N', Buffer.from('SNOTICE\0'), Buffer.from(`M${text}\0`), Buffer.from([0])),
   ready: () => message('Z', Buffer.from('I')),
 };
 
@@ -172,6 +182,174 @@ describe('ResultMasker', () => {
     expect(out.readInt32BE(5)).toBe(42);
     const clean = message('A', int32(42), cstring('orders'), cstring('nothing here'));
     expect(masker.incoming(clean)).toBe(clean);
+  });
+
+  it('rewrites rows like a row-by-row reference, whatever the values, masks and chunk boundaries', () => {
+    // Masks of every kind of answer: a shared replacement, NULL, kept, and one computed from the value.
+    const STAR: ValueMask = () => Buffer.from('***');
+    const reverseIfLong: ValueMask = (bytes, start, end) =>
+      end - start > 3 ? Buffer.from(bytes.subarray(start, end)).reverse() : undefined;
+    const grow: ValueMask = (bytes, start, end) =>
+      Buffer.concat([bytes.subarray(start, end), Buffer.alloc(300, 0x61)]);
+    const masks = [undefined, STAR, () => null, () => undefined, reverseIfLong, grow];
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.constant(''),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+      fc.string({ unit: 'grapheme', minLength: 100, maxLength: 400 }),
+    );
+    /** The rows as the reference masks them: each DataRow decoded, masked value by value, encoded again. */
+    const reference = (rows: readonly (string | null)[][], plan: readonly (ValueMask | undefined)[]) =>
+      rows.map((row) =>
+        encodeDataRow(
+          row.map((text, column) => {
+            if (text === null) return null;
+            const bytes = Buffer.from(text, 'utf8');
+            const masked = plan[column]?.(bytes, 0, bytes.length);
+            return masked === undefined ? bytes : masked;
+          }),
+        ),
+      );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }).chain((width) =>
+          fc.record({
+            rows: fc.array(fc.array(value, { minLength: width, maxLength: width }), { maxLength: 8 }),
+            plan: fc.array(fc.constantFrom(...masks), { minLength: width, maxLength: width }),
+            notice: fc.boolean(),
+            cuts: fc.array(fc.nat(), { maxLength: 6 }),
+          }),
+        ),
+        ({ rows, plan, notice, cuts }) => {
+          const width = plan.length;
+          const names = Array.from({ length: width }, (_, i) => `c${i}`);
+          const masking: SessionResultMasking = {
+            planRows: () => ({ columns: plan }),
+            planCopy: () => undefined,
+            scrubText: (text) => text.replaceAll('4111', '####'),
+          };
+          const masker = new ResultMasker(masking);
+          masker.outgoing(fe.query('select'));
+          const dataRows = rows.map((row) =>
+            encodeDataRow(row.map((v) => (v === null ? null : Buffer.from(v)))),
+          );
+          // A notice in the middle is rewritten too: a replacement between rewritten rows.
+          const middle = notice ? [be.notice('card 4111')] : [];
+          const half = Math.floor(dataRows.length / 2);
+          const input = Buffer.concat([
+            be.rowDescription(...names),
+            ...dataRows.slice(0, half),
+            ...middle,
+            ...dataRows.slice(half),
+            be.commandComplete(`SELECT ${rows.length}`),
+            be.ready(),
+          ]);
+          const offsets = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b);
+          const out: Buffer[] = [];
+          let at = 0;
+          for (const offset of [...offsets, input.length]) {
+            out.push(masker.incoming(input.subarray(at, offset)));
+            at = offset;
+          }
+          const expectedRows = reference(rows, plan);
+          const expectedMiddle = notice ? [be.notice('card ####')] : [];
+          const expected = Buffer.concat([
+            be.rowDescription(...names),
+            ...expectedRows.slice(0, half),
+            ...expectedMiddle,
+            ...expectedRows.slice(half),
+            be.commandComplete(`SELECT ${rows.length}`),
+            be.ready(),
+          ]);
+          expect(Buffer.concat(out).equals(expected)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('rewrites COPY rows like a value-by-value reference, whatever the rows, messages and chunks', () => {
+    const STAR: ValueMask = () => Buffer.from('***');
+    const reverseIfLong: ValueMask = (bytes, start, end) =>
+      end - start > 3 ? Buffer.from(bytes.subarray(start, end)).reverse() : undefined;
+    const masks = [undefined, STAR, () => null, () => undefined, reverseIfLong];
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.constantFrom('', '\\', '\t', '\n', '\r', 'a\\b', '\\N', 'é\tü'),
+      fc.string({ unit: 'grapheme', maxLength: 12 }),
+    );
+    const TAB = Buffer.from('\t');
+    const NULL = Buffer.from('\\N');
+    /** A row as COPY text, its values masked by `plan` when given (bytes throughout: masks may break UTF-8). */
+    const line = (row: readonly (string | null)[], plan?: readonly (ValueMask | undefined)[]) =>
+      Buffer.concat([
+        ...row.flatMap((text, column) => {
+          const field = (() => {
+            if (text === null) return NULL;
+            const bytes = Buffer.from(text, 'utf8');
+            const masked = plan?.[column]?.(bytes, 0, bytes.length);
+            return masked === null ? NULL : escapeText(masked ?? bytes, 9);
+          })();
+          return column === 0 ? [field] : [TAB, field];
+        }),
+        Buffer.from('\n'),
+      ]);
+    const copyData = (body: Buffer) => message('d', body);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((width) =>
+          fc.record({
+            rows: fc.array(fc.array(value, { minLength: width, maxLength: width }), { maxLength: 6 }),
+            plan: fc.array(fc.constantFrom(...masks), { minLength: width, maxLength: width }),
+            // Where messages end inside the COPY text (besides after each row), and where chunks end.
+            splits: fc.array(fc.nat(), { maxLength: 3 }),
+            perRow: fc.boolean(),
+            cuts: fc.array(fc.nat(), { maxLength: 5 }),
+          }),
+        ),
+        ({ rows, plan, splits, perRow, cuts }) => {
+          const masker = new ResultMasker({
+            planRows: () => undefined,
+            planCopy: () => ({ columns: plan, delimiter: '\t', nullText: '\\N', csv: undefined }),
+            scrubText: (text) => text,
+          });
+          masker.outgoing(fe.query('copy t to stdout'));
+          const text = Buffer.concat(rows.map((row) => line(row)));
+          const masked = rows.map((row) => line(row, plan));
+          const rowEnds: number[] = [];
+          for (let at = text.indexOf(10); at >= 0; at = text.indexOf(10, at + 1)) rowEnds.push(at + 1);
+          const bounds = [
+            ...new Set([...(perRow ? rowEnds : []), ...splits.map((split) => split % (text.length + 1))]),
+          ]
+            .filter((bound) => bound > 0 && bound < text.length)
+            .sort((a, b) => a - b);
+          const inputs: Buffer[] = [];
+          const expected: Buffer[] = [];
+          let from = 0;
+          let row = 0;
+          for (const to of [...bounds, text.length]) {
+            inputs.push(copyData(text.subarray(from, to)));
+            // A message carries on the rows it completes.
+            const completed: Buffer[] = [];
+            while (row < rowEnds.length && rowEnds[row]! <= to) completed.push(masked[row++]!);
+            expected.push(copyData(Buffer.concat(completed)));
+            from = to;
+          }
+          const columns = Buffer.alloc(2 * plan.length);
+          const head = message('H', Buffer.from([0]), int16(plan.length), columns);
+          const tail = [message('c'), be.commandComplete(`COPY ${rows.length}`), be.ready()];
+          const input = Buffer.concat([head, ...inputs, ...tail]);
+          const offsets = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b);
+          const out: Buffer[] = [];
+          let at = 0;
+          for (const offset of [...offsets, input.length]) {
+            out.push(masker.incoming(input.subarray(at, offset)));
+            at = offset;
+          }
+          expect(Buffer.concat(out).equals(Buffer.concat([head, ...expected, ...tail]))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('fails closed when the upstream answers something never asked', () => {

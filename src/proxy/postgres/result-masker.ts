@@ -27,9 +27,10 @@ import {
   decodeRowDescription,
   encodeNoticeFields,
   encodeNotification,
-  maskDataRow,
+  maskDataRowInto,
   type RowDescriptionField,
 } from '../../wire/postgres/result-messages.js';
+import { RewrittenChunk } from '../../wire/postgres/rewritten-chunk.js';
 import type { ResultColumn, ResultPlan, SessionResultMasking } from '../result-masking.js';
 import { CopyRowRewriter } from './copy-row-rewriter.js';
 import { serverNameKey } from './statement-tracker.js';
@@ -204,19 +205,23 @@ export class ResultMasker {
       this.heldBytes = 0;
       this.heldNeeds = 0;
     }
-    // Walks the messages in place: untouched runs of bytes are passed on as slices of `data`.
-    const out: Buffer[] = [];
-    let runStart = 0;
+    // Walks the messages in place: untouched stretches are copied once, rewritten rows written
+    // between them into one buffer for the chunk (or `data` itself passed on when nothing changed).
+    const out = new RewrittenChunk(data);
     let offset = 0;
     while (data.length - offset >= 5) {
       const end = offset + 1 + messageLength(data, offset);
       if (end > data.length) break;
-      const raw = data.subarray(offset, end);
-      const replacement = data[offset] === Backend.DataRow ? this.dataRow(raw) : this.received(frameOf(raw));
-      if (replacement !== raw) {
-        if (offset > runStart) out.push(data.subarray(runStart, offset));
-        if (replacement !== null) out.push(replacement);
-        runStart = end;
+      const type = data[offset];
+      if (type === Backend.DataRow) {
+        const plan = this.rowsPlan();
+        if (plan !== undefined) maskDataRowInto(data, offset, end, plan.columns, out);
+      } else if (type === Backend.CopyData) {
+        this.copyData(data, offset, end, out);
+      } else {
+        const raw = data.subarray(offset, end);
+        const replacement = this.received(frameOf(raw));
+        if (replacement !== raw) out.replace(offset, end, replacement);
       }
       offset = end;
     }
@@ -226,18 +231,16 @@ export class ResultMasker {
       this.heldBytes = rest.length;
       this.heldNeeds = rest.length >= 5 ? 1 + messageLength(rest, 0) : 0;
     }
-    if (runStart === 0 && offset === data.length) return data;
-    if (offset > runStart) out.push(data.subarray(runStart, offset));
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
+    return out.result(offset);
   }
 
   /** The message to pass on for `frame`: its raw bytes, a rewritten message, or null to hide it. */
   private received(frame: Frame): Buffer | null {
     switch (frame.type) {
       case Backend.DataRow:
-        return this.dataRow(frame.raw);
       case Backend.CopyData:
-        return this.copyData(frame);
+        // Rows take the path in `incoming`; one arriving here would otherwise pass unmasked.
+        throw new ResultStreamDesyncError('a row outside the row path');
       case Backend.RowDescription:
         return this.rowDescription(frame);
       case Backend.NoData:
@@ -324,12 +327,6 @@ export class ResultMasker {
     return head?.kind === 'describe' && head.hidden;
   }
 
-  private dataRow(raw: Buffer): Buffer {
-    const plan = this.rowsPlan();
-    if (plan === undefined) return raw;
-    return maskDataRow(raw, plan.columns);
-  }
-
   /** The plan for the rows streaming now (an Execute's is made at its first row). */
   private rowsPlan(): ResultPlan | undefined {
     const head = this.current();
@@ -370,11 +367,12 @@ export class ResultMasker {
     head.copy = plan === undefined ? undefined : new CopyRowRewriter(plan);
   }
 
-  private copyData(frame: Frame): Buffer {
+  /** The CopyData message `data[start, end)`, its rows rewritten into `out` when the COPY is masked. */
+  private copyData(data: Buffer, start: number, end: number, out: RewrittenChunk): void {
     const head = this.current();
     const copy = head?.kind === 'query' || head?.kind === 'execute' ? head.copy : undefined;
-    if (copy === undefined) return frame.raw;
-    return encodeMessage(Backend.CopyData, copy.push(frame.body));
+    if (copy === undefined || copy.rewriteMessage(data, start, end, out)) return;
+    out.replace(start, end, encodeMessage(Backend.CopyData, copy.push(data.subarray(start + 5, end))));
   }
 
   /** CommandComplete, EmptyQueryResponse or PortalSuspended ended the current statement. */

@@ -7,6 +7,7 @@
 import { BodyReader, MalformedMessageError } from './body-reader.js';
 import { encodeMessage } from './message-writer.js';
 import { Backend } from './protocol-constants.js';
+import { RewrittenChunk } from './rewritten-chunk.js';
 
 /** One column of a RowDescription ('T'). `tableOid`/`attnum` are 0 when the column is not a plain table column. */
 export interface RowDescriptionField {
@@ -44,92 +45,75 @@ export function decodeRowDescription(body: Buffer): RowDescriptionField[] {
 }
 
 /**
- * DataRow with the values of some columns rewritten by `masks[column]` (undefined: kept, NULL always
- * kept): the new message, or `raw` itself when nothing changed. Columns without a mask are copied as
- * bytes, never sliced: this runs once per row of every masked result.
+ * Rewrites one value of a DataRow: `bytes[start, end)`. Returns the replacement, null for SQL NULL, or
+ * undefined to keep the value (the same contract as the masking seam's ValueMask).
  */
-export function maskDataRow(
-  raw: Buffer,
-  masks: readonly (((value: Buffer) => Buffer | null) | undefined)[],
-): Buffer {
-  if (raw.length < 7) throw new MalformedMessageError('DataRow: truncated');
-  const count = raw.readInt16BE(5);
+export type DataRowValueMask = (bytes: Buffer, start: number, end: number) => Buffer | null | undefined;
+
+/**
+ * DataRow with the values of some columns rewritten by `masks[column]` (undefined: kept, NULL always
+ * kept): the new message, or `raw` itself when nothing changed.
+ */
+export function maskDataRow(raw: Buffer, masks: readonly (DataRowValueMask | undefined)[]): Buffer {
+  const out = new RewrittenChunk(raw);
+  maskDataRowInto(raw, 0, raw.length, masks, out);
+  return out.result(raw.length);
+}
+
+/**
+ * Writes the DataRow `source[start, end)` to `out` with the values of some columns rewritten (see
+ * {@link maskDataRow}). A row where nothing changes is left to `out`'s untouched stretch; otherwise the
+ * bytes before its first replaced value are copied, each replacement written with its length, and the
+ * message length recomputed from what was written. Values are passed to masks as ranges of `source`:
+ * this runs once per value of every masked result, and no view or row buffer is made for it.
+ */
+export function maskDataRowInto(
+  source: Buffer,
+  start: number,
+  end: number,
+  masks: readonly (DataRowValueMask | undefined)[],
+  out: RewrittenChunk,
+): void {
+  if (end - start < 7) throw new MalformedMessageError('DataRow: truncated');
+  const count = source.readInt16BE(start + 5);
   if (count < 0) throw new MalformedMessageError('DataRow: negative column count');
-  // Scratch lists of the replaced columns, reused across rows (the function never re-enters).
-  const columns = replacedColumns;
-  const values = replacedValues;
-  columns.length = 0;
-  values.length = 0;
-  let offset = 7;
-  let growth = 0;
+  /** Where this row's type byte is in the output, once a value of it was replaced. */
+  let rowAt = -1;
+  let offset = start + 7;
   for (let i = 0; i < count; i++) {
-    if (offset + 4 > raw.length) throw new MalformedMessageError('DataRow: truncated');
-    const length = raw.readInt32BE(offset);
+    if (offset + 4 > end) throw new MalformedMessageError('DataRow: truncated');
+    // A big-endian int32 read in place (readInt32BE's own checks are the bounds test above).
+    const length =
+      (source[offset]! << 24) |
+      (source[offset + 1]! << 16) |
+      (source[offset + 2]! << 8) |
+      source[offset + 3]!;
     offset += 4;
     if (length < -1) throw new MalformedMessageError('DataRow: negative value length');
     const size = Math.max(length, 0);
-    if (offset + size > raw.length) throw new MalformedMessageError('DataRow: truncated');
+    if (offset + size > end) throw new MalformedMessageError('DataRow: truncated');
     const mask = masks[i];
     if (mask !== undefined && length >= 0) {
-      const value = raw.subarray(offset, offset + length);
-      const next = mask(value);
-      if (next !== value) {
-        columns.push(i);
-        values.push(next);
-        growth += (next === null ? 0 : next.length) - length;
+      const next = mask(source, offset, offset + length);
+      if (next !== undefined) {
+        if (rowAt < 0) {
+          out.copySourceTo(start);
+          rowAt = out.length;
+        }
+        out.copySourceTo(offset - 4);
+        out.writeInt32(next === null ? -1 : next.length);
+        if (next !== null) out.write(next);
+        out.skipSourceTo(offset + length);
       }
     }
     offset += size;
   }
-  if (offset !== raw.length) throw new MalformedMessageError('DataRow: trailing bytes');
-  if (columns.length === 0) return raw;
-  const out = Buffer.allocUnsafe(raw.length + growth);
-  copyBytes(raw, 0, 7, out, 0);
-  out.writeInt32BE(raw.length + growth - 1, 1);
-  let from = 7;
-  let to = 7;
-  let next = 0;
-  for (let i = 0; i < count; i++) {
-    const length = raw.readInt32BE(from);
-    const size = Math.max(length, 0);
-    if (columns[next] !== i) {
-      // Copy the run of kept columns up to the next replaced one in one go.
-      let end = from + 4 + size;
-      let j = i + 1;
-      const stop = next < columns.length ? columns[next]! : count;
-      while (j < stop) {
-        const l = raw.readInt32BE(end);
-        end += 4 + Math.max(l, 0);
-        j++;
-      }
-      copyBytes(raw, from, end, out, to);
-      to += end - from;
-      from = end;
-      i = j - 1;
-      continue;
-    }
-    const value = values[next++]!;
-    out.writeInt32BE(value === null ? -1 : value.length, to);
-    to += 4;
-    if (value !== null) to += copyBytes(value, 0, value.length, out, to);
-    from += 4 + size;
+  if (offset !== end) throw new MalformedMessageError('DataRow: trailing bytes');
+  if (rowAt >= 0) {
+    out.copySourceTo(end);
+    out.patchInt32(rowAt + 1, out.length - rowAt - 1);
   }
-  return out;
 }
-
-/**
- * Copies `src[from, to)` into `dst` at `at`; returns the count. Short runs (most column values) are
- * copied byte by byte: cheaper than a native copy call at these sizes.
- */
-function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
-  const count = to - from;
-  if (count > 64) return src.copy(dst, at, from, to);
-  for (let i = 0; i < count; i++) dst[at + i] = src[from + i]!;
-  return count;
-}
-
-const replacedColumns: number[] = [];
-const replacedValues: (Buffer | null)[] = [];
 
 /** A DataRow's values (copies), for the catalog reader and tests. Throws MalformedMessageError. */
 export function decodeDataRow(body: Buffer): (Buffer | null)[] {
