@@ -165,13 +165,17 @@ class AuditedSessionGuard implements SessionGuard {
             const outcome = result.outcomes[i];
             return outcome === undefined ? [] : [outcome];
           });
-    statements.forEach((_, i) => {
-      const body: Omit<AuditEventBody, 'at'> = {
+    const bodies = statements.map(
+      (_, i): Omit<AuditEventBody, 'at'> => ({
         kind: 'statement.finished',
         ...this.context,
         what: finishedWhat(numbers[i]!, decidedSeqs[i]!, perStatement[i]!, result.forwardedAtMs),
-      };
-      this.recordInBackground(body, true);
+      }),
+    );
+    // The relay calls this while it reads the answer, before passing it on: serializing the events
+    // waits until the agent has it (nothing waits on them; they join the next commit).
+    queueMicrotask(() => {
+      for (const body of bodies) this.recordInBackground(body, true);
     });
   }
 }
