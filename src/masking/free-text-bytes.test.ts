@@ -74,6 +74,9 @@ const word = fc.constantFrom(
   'x.org',
   '.co',
   'icon@2x.png',
+  'logo@2x.PNG',
+  'a@b.Jpeg',
+  'a@b.pnga',
   'see...jo@x.org',
   'a..-b@x.org',
 );

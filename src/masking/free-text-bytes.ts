@@ -120,17 +120,10 @@ function emailAround(bytes: Buffer, start: number, end: number, at: number, item
   return true;
 }
 
-/** File extensions that follow an "@" in asset names (FILE_EXTENSIONS of detectors/email.ts). */
-const FILE_EXTENSIONS: ReadonlySet<string> = new Set([
-  'png',
-  'jpg',
-  'jpeg',
-  'gif',
-  'svg',
-  'webp',
-  'bmp',
-  'ico',
-]);
+/** File extensions that follow an "@" in asset names (FILE_EXTENSIONS of detectors/email.ts), as bytes. */
+const FILE_EXTENSIONS: readonly Buffer[] = ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico'].map(
+  (extension) => Buffer.from(extension, 'latin1'),
+);
 
 /**
  * isDomain of detectors/email.ts on `bytes[from, to)` (letters, digits, dots and dashes only): at most 253
@@ -153,7 +146,18 @@ function isDomain(bytes: Buffer, from: number, to: number): boolean {
   const tldLength = to - labelStart;
   if (tldLength < 2 || tldLength > 24) return false;
   for (let i = labelStart; i < to; i++) if (!isLetter(bytes[i]!)) return false;
-  return tldLength > 4 || !FILE_EXTENSIONS.has(bytes.toString('latin1', labelStart, to).toLowerCase());
+  return !isFileExtension(bytes, labelStart, to);
+}
+
+/** Whether the letters `bytes[from, to)`, in any case, are one of FILE_EXTENSIONS. */
+function isFileExtension(bytes: Buffer, from: number, to: number): boolean {
+  next: for (const extension of FILE_EXTENSIONS) {
+    if (extension.length !== to - from) continue;
+    // Letters only: setting bit 5 lower-cases them.
+    for (let i = 0; i < extension.length; i++) if ((bytes[from + i]! | 0x20) !== extension[i]) continue next;
+    return true;
+  }
+  return false;
 }
 
 /**
