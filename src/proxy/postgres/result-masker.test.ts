@@ -123,6 +123,26 @@ describe('ResultMasker', () => {
     expect(rowsIn(out)).toEqual([['***']]);
   });
 
+  it('hides its own Describe answer when it arrives as a chunk of its own', () => {
+    const masker = new ResultMasker(new FakeMasking());
+    masker.outgoing(
+      Buffer.concat([fe.parse('s1', 'select secret from t'), fe.bind('', 's1'), fe.execute(''), fe.sync()]),
+    );
+    const out = [
+      Buffer.concat([be.parseComplete(), be.bindComplete()]),
+      be.rowDescription('secret'),
+      Buffer.concat([be.dataRow('s3cr3t'), be.commandComplete('SELECT 1'), be.ready()]),
+    ].map((chunk) => masker.incoming(chunk));
+    expect(out[1]).toHaveLength(0);
+    expect(frames(Buffer.concat(out)).map((f) => String.fromCharCode(f.type))).toEqual([
+      '1',
+      '2',
+      'D',
+      'C',
+      'Z',
+    ]);
+  });
+
   it('uses the description the agent asked for and does not add another', () => {
     const masker = new ResultMasker(new FakeMasking());
     const batch = Buffer.concat([

@@ -75,7 +75,9 @@ export class RewrittenChunk {
   /** Replaces `source[from, to)` with `replacement` (nothing for null). */
   replace(from: number, to: number, replacement: Uint8Array | null): void {
     this.copySourceTo(from);
+    // A removal at the chunk's start writes nothing, yet the chunk is no longer its source: make the output.
     if (replacement !== null) this.write(replacement);
+    else this.room(0);
     this.skipSourceTo(to);
   }
 
