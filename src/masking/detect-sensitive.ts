@@ -29,14 +29,19 @@ interface Detector {
   readonly find: (text: string) => TextSpan[];
 }
 
+// The commonest classes' triggers by name, so that triggerOf can call them directly.
+const emailTriggered = (p: TextProfile): boolean => p.ats > 0 && p.dots > 0;
+// Phones and in-text SSNs need a separator or a "+": a value of digits only is neither.
+const phoneTriggered = (p: TextProfile): boolean => p.digits >= 8 && p.digits < p.length;
+const cardTriggered = (p: TextProfile): boolean => p.digits >= 13;
+
 // Shortest items: email "a@b.co" (1 @, 1 dot); phone 8 digits; SSN 9; card 13; IBAN 15 characters;
 // IPv4 4 digits and 3 dots; IPv6 a "::" or six colons; JWT and API keys 20 characters.
 const DETECTORS: readonly Detector[] = [
-  { cls: 'email', triggered: (p) => p.ats > 0 && p.dots > 0, find: findEmails },
-  // Phones and in-text SSNs need a separator or a "+": a value of digits only is neither.
-  { cls: 'phone', triggered: (p) => p.digits >= 8 && p.digits < p.length, find: findPhones },
+  { cls: 'email', triggered: emailTriggered, find: findEmails },
+  { cls: 'phone', triggered: phoneTriggered, find: findPhones },
   { cls: 'ssn', triggered: (p) => p.digits >= 9 && p.digits < p.length, find: findSsns },
-  { cls: 'credit_card', triggered: (p) => p.digits >= 13, find: findCreditCards },
+  { cls: 'credit_card', triggered: cardTriggered, find: findCreditCards },
   { cls: 'iban', triggered: (p) => p.length >= 15 && p.digits >= 2, find: findIbans },
   { cls: 'ip_address', triggered: (p) => p.dots >= 3 && p.digits >= 4, find: findIpv4Addresses },
   {
@@ -64,6 +69,8 @@ const SPECIFICITY: readonly SensitiveClass[] = [
   'ip_address',
   'phone',
 ];
+
+const COMMON_TRIGGERS: ReadonlySet<SensitiveClass> = new Set(['email', 'phone', 'credit_card']);
 
 const ALL_CLASSES: ReadonlySet<SensitiveClass> = new Set(SENSITIVE_CLASSES);
 
@@ -101,6 +108,16 @@ export function mayContainSensitive(
  */
 export function triggerOf(classes: ReadonlySet<SensitiveClass>): (profile: TextProfile) => boolean {
   const detectors = DETECTORS.filter((detector) => classes.has(detector.cls));
+  if (detectors.every((detector) => COMMON_TRIGGERS.has(detector.cls))) {
+    // The same disjunction without a call through a list of closures per value: it runs on every value scanned.
+    const emails = classes.has('email');
+    const phones = classes.has('phone');
+    const cards = classes.has('credit_card');
+    return (profile) =>
+      (emails && emailTriggered(profile)) ||
+      (phones && phoneTriggered(profile)) ||
+      (cards && cardTriggered(profile));
+  }
   return (profile) => {
     for (const detector of detectors) if (detector.triggered(profile, undefined)) return true;
     return false;

@@ -63,13 +63,19 @@ function digitsOnly(bytes: Buffer, start: number, end: number, cards: boolean): 
 }
 
 /**
+ * Whether `bytes[start, end)`, `digits` of them digits, is a whole `+` phone number (`phone`, else `unsure`):
  * `+`, a digit 1–9, then digit groups joined by single spaces, dots or dashes, 8–15 digits in all. The
  * INTERNATIONAL pattern then takes the whole value (its groups are greedy and the look-ahead sees the
  * end), and isInternational's checks are repeated here. Every other item a detector can find in it
  * starts after the `+` (no pattern but INTERNATIONAL starts at a `+`), so it is shorter and inside the
  * phone, and the longest item wins. Any other shape of value, or a failed check, is `unsure`.
  */
-function internationalPhone(bytes: Buffer, start: number, end: number, digits: number): ValueBytesVerdict {
+export function internationalPhone(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  digits: number,
+): ValueBytesVerdict {
   if (digits < 8 || digits > 15) return 'unsure';
   const first = bytes[start + 1]!;
   if (first < 0x31 || first > DIGIT_9) return 'unsure';

@@ -36,6 +36,14 @@ const values = fc.oneof(
   fc
     .tuple(fc.string({ unit: 'grapheme', maxLength: 20 }), nearMissValues, fc.string({ maxLength: 20 }))
     .map((parts) => parts.join(' ')),
+  // Notes with an item among plain words (free-text-bytes.ts), at the start, the end, or alone.
+  fc
+    .tuple(
+      fc.constantFrom('', 'Call back on ', 'Asked to be emailed at ', '(', 'x'),
+      fc.oneof(validEmail, nearMissValues, fc.constantFrom('+1 415 555 0142', 'smith.home20@example.org')),
+      fc.constantFrom('', ' about the refund.', ' after 5pm.', '.', ')', 'x'),
+    )
+    .map((parts) => parts.join('')),
 );
 
 const strategies = fc.constantFrom<MaskStrategy>('redact', 'partial', 'hash', 'null');

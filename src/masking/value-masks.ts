@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { ValueMask } from '../proxy/result-masking.js';
 import { classifyValue, mayContainSensitive } from './detect-sensitive.js';
+import { type FreeTextItem, freeTextScanner } from './free-text-bytes.js';
 import type { MaskStrategy } from './mask-strategy.js';
 import { maskText, REDACTED, scrubText } from './mask-text.js';
 import { partialEmailMasker } from './partial-email-bytes.js';
@@ -127,14 +128,24 @@ export function contentScanMask(
         typeOid === PgType.record ||
         TEXT_ARRAYS.has(typeOid) ||
         typeOid >= FIRST_USER_OID));
+  // One pass of the scrubber (one strategy) replaces a single item found in free text in place.
+  const freeText = whole === undefined ? undefined : freeTextScanner(wanted);
+  const item: FreeTextItem = { cls: 'email', start: 0, end: 0 };
   if (textual) {
     return (bytes, start, end) => {
       // Most values (names, statuses, cities) are ruled out on their bytes, without decoding them, and
-      // a value that is one phone or card number is recognised there too.
+      // a value that is one phone or card number is recognised there too, as is free text with one
+      // email address or phone number in it.
       if (byBytes) {
         const verdict = scanBytes(bytes, start, end);
         if (verdict === 'clean') return undefined;
         if (verdict !== 'unsure' && whole !== undefined) return whole(verdict, bytes, start, end);
+        if (freeText !== undefined && whole !== undefined) {
+          const found = freeText(bytes, start, end, item);
+          if (found === 'clean') return undefined;
+          if (found === 'item')
+            return withItemReplaced(bytes, start, end, item, whole(item.cls, bytes, item.start, item.end));
+        }
       } else if (!mayContainSensitive(bytes, wanted, start, end)) {
         return undefined;
       }
@@ -203,6 +214,29 @@ function wholeItemMask(
   // The verdict's items are ASCII: the latin1 text is the UTF-8 text.
   return (cls, bytes, start, end) =>
     Buffer.from(maskText(bytes.toString('latin1', start, end), inText, cls, hashKey), 'latin1');
+}
+
+/**
+ * `bytes[start, end)` with `item` replaced by `replacement`, as scrubText splices one match into ASCII
+ * text; undefined when that changes nothing.
+ */
+function withItemReplaced(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  item: FreeTextItem,
+  replacement: Buffer,
+): Buffer | undefined {
+  const itemLength = item.end - item.start;
+  if (replacement.length === itemLength && replacement.equals(bytes.subarray(item.start, item.end)))
+    return undefined;
+  const out = Buffer.allocUnsafe(end - start - itemLength + replacement.length);
+  // Byte loops: Buffer#copy's argument checks cost more than copying a note's few dozen bytes.
+  let at = 0;
+  for (let i = start; i < item.start; i++) out[at++] = bytes[i]!;
+  for (let i = 0; i < replacement.length; i++) out[at++] = replacement[i]!;
+  for (let i = item.end; i < end; i++) out[at++] = bytes[i]!;
+  return out;
 }
 
 /**

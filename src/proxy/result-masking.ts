@@ -18,8 +18,8 @@ export interface ResultColumn {
 
 /**
  * Rewrites one non-NULL value of a column: `bytes[start, end)`, raw bytes in the column's format. Returns
- * the replacement (which callers only copy: it may be shared), null to send SQL NULL, or undefined to
- * keep the value. The value is a range of the received bytes so that no view is made per value; a mask
+ * the replacement (which callers only copy: it may be shared, and is never changed once returned), null
+ * to send SQL NULL, or undefined to keep the value. The value is a range of the received bytes so that no view is made per value; a mask
  * must not keep `bytes` or read outside the range.
  */
 export type ValueMask = (bytes: Buffer, start: number, end: number) => Buffer | null | undefined;

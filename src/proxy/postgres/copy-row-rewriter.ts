@@ -28,6 +28,13 @@ export class CopyRowRewriter {
   /** The chunk whose next backslash, carriage return and tab (SPECIAL_BYTES) positions are kept below. */
   private specialsOf: RewrittenChunk | undefined;
   private readonly nextSpecial = [-1, -1, -1];
+  /**
+   * The last few replacements escaped and their escaped forms: masks hand back shared replacements
+   * (a placeholder, an email column's `****@domain`), which never change once returned.
+   */
+  private readonly escapedFrom: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
+  private readonly escapedTo: Buffer[] = [EMPTY, EMPTY, EMPTY, EMPTY];
+  private escapedNext = 0;
 
   constructor(private readonly plan: CopyPlan) {
     this.delimiter = Buffer.from(plan.delimiter, 'utf8')[0]!;
@@ -232,7 +239,19 @@ export class CopyRowRewriter {
     }
     const masked = mask(bytes, start, end);
     if (masked === null) return this.nullBytes;
-    return masked === undefined ? undefined : escapeText(masked, this.delimiter);
+    return masked === undefined ? undefined : this.escapedReplacement(masked);
+  }
+
+  /** escapeText of a replacement, remembered for the last few replacements by identity. */
+  private escapedReplacement(masked: Buffer): Buffer {
+    const from = this.escapedFrom;
+    for (let i = 0; i < from.length; i++) if (from[i] === masked) return this.escapedTo[i]!;
+    const escaped = escapeText(masked, this.delimiter);
+    const slot = this.escapedNext;
+    from[slot] = masked;
+    this.escapedTo[slot] = escaped;
+    this.escapedNext = (slot + 1) % from.length;
+    return escaped;
   }
 
   // ---- CSV format -----------------------------------------------------------------------------
