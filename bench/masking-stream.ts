@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isSensitiveClass, type SensitiveClass } from '../src/masking/sensitive-class.js';
 import { findPostgresProgram, type RealPostgres } from '../test/helpers/real-postgres.js';
 import { BENCH_UPSTREAM, startAirlock } from './lib/airlock-gateway.js';
 import { cleanup, cleanups, log, message, startBenchPostgres } from './lib/bench-log.js';
@@ -11,12 +12,16 @@ import { installCleanup, runChecked } from './lib/child-processes.js';
 import { customersTableSql } from './lib/customers-table.js';
 import { type BenchTarget, clientEnv, type Measurement, timeStream } from './lib/pgbench-runs.js';
 
-const USAGE = `Usage: npm run bench:masking -- [--rows <n>] [--repeats <n>]
+const DEFAULT_CLASSES = ['email', 'phone', 'credit_card'];
+
+const USAGE = `Usage: npm run bench:masking -- [--rows <n>] [--repeats <n>] [--classes <list>]
   --rows     rows in public.customers (default 1000000)
   --repeats  runs per workload and target; the best wall time counts (default 3)
+  --classes  content classes airlock-masked scans for (default ${DEFAULT_CLASSES.join(',')}; issue 5's
+             example role: email,phone,credit_card,ssn,iban)
   Targets: direct; airlock-plain (role without mask rules); airlock-columns (email partial, ssn redact);
   airlock-masked (email partial, ssn redact,
-  content scanning for email, phone and credit_card on every other text value). Audit on, as shipped.`;
+  content scanning for the classes on every other text value). Audit on, as shipped.`;
 
 // docs/performance.md, foundation run: the large-result stream through Airlock took 0.95x–1.08x of direct.
 const FOUNDATION_RATIO = 1.08;
@@ -30,24 +35,26 @@ const TWO_MASKED_COLUMNS = [
   '    - columns: [public.customers.ssn]',
   '      strategy: redact',
 ];
-const ROLES_YAML = [
-  'plain:',
-  `  upstream: ${BENCH_UPSTREAM}`,
-  ...ALLOW_CUSTOMERS,
-  'masked:',
-  `  upstream: ${BENCH_UPSTREAM}`,
-  ...ALLOW_CUSTOMERS,
-  '  mask:',
-  ...TWO_MASKED_COLUMNS,
-  '    - classes: [email, phone, credit_card]',
-  '      strategy: redact',
-  // The same two columns without content scanning: what the column rules alone cost.
-  'columns:',
-  `  upstream: ${BENCH_UPSTREAM}`,
-  ...ALLOW_CUSTOMERS,
-  '  mask:',
-  ...TWO_MASKED_COLUMNS,
-].join('\n');
+/** The three roles; airlock-masked scans for `classes`. */
+const rolesYaml = (classes: readonly SensitiveClass[]): string =>
+  [
+    'plain:',
+    `  upstream: ${BENCH_UPSTREAM}`,
+    ...ALLOW_CUSTOMERS,
+    'masked:',
+    `  upstream: ${BENCH_UPSTREAM}`,
+    ...ALLOW_CUSTOMERS,
+    '  mask:',
+    ...TWO_MASKED_COLUMNS,
+    `    - classes: [${classes.join(', ')}]`,
+    '      strategy: redact',
+    // The same two columns without content scanning: what the column rules alone cost.
+    'columns:',
+    `  upstream: ${BENCH_UPSTREAM}`,
+    ...ALLOW_CUSTOMERS,
+    '  mask:',
+    ...TWO_MASKED_COLUMNS,
+  ].join('\n');
 
 const TARGETS = ['direct', 'airlock-plain', 'airlock-columns', 'airlock-masked'] as const;
 type TargetName = (typeof TARGETS)[number];
@@ -55,6 +62,7 @@ type TargetName = (typeof TARGETS)[number];
 interface BenchOptions {
   readonly rows: number;
   readonly repeats: number;
+  readonly classes: readonly SensitiveClass[];
 }
 
 /** One measured cell: a workload on a target. */
@@ -69,6 +77,7 @@ function readOptions(): BenchOptions {
     options: {
       rows: { type: 'string', default: '1000000' },
       repeats: { type: 'string', default: '3' },
+      classes: { type: 'string', default: DEFAULT_CLASSES.join(',') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,7 +91,13 @@ function readOptions(): BenchOptions {
     process.stderr.write(`Invalid options: --rows and --repeats take whole numbers ≥ 1.\n${USAGE}\n`);
     process.exit(2);
   }
-  return { rows, repeats };
+  const classes = values.classes.split(',').map((name) => name.trim());
+  const unknown = classes.filter((name) => !isSensitiveClass(name));
+  if (classes.length === 0 || unknown.length > 0) {
+    process.stderr.write(`Invalid --classes: ${unknown.join(', ') || '(none)'}.\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return { rows, repeats, classes: classes as SensitiveClass[] };
 }
 
 function psql(): string {
@@ -264,7 +279,7 @@ async function main(): Promise<void> {
     database: direct.database,
     user,
     password,
-    rolesYaml: ROLES_YAML,
+    rolesYaml: rolesYaml(options.classes),
     tokenRoles: ['plain', 'columns', 'masked'],
   });
   cleanups.push(gateway.stop);
@@ -287,7 +302,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `public.customers, ${options.rows} rows; best of ${options.repeats} per cell; stdout discarded`,
+      `public.customers, ${options.rows} rows; best of ${options.repeats} per cell; stdout discarded; airlock-masked scans for ${options.classes.join(', ')}`,
       `${machine}; PostgreSQL ${serverVersion}; Node ${process.version}; one run`,
       '',
       formatReport(results, options.rows),
