@@ -31,6 +31,8 @@ export type FreeTextScanner = (
 
 const HANDLED: ReadonlySet<SensitiveClass> = new Set(['email', 'phone', 'credit_card']);
 
+// Declared here, not imported from one shared module: imported constants measured 4–9% slower
+// in these byte loops (`npm run bench:masking-rows -- --baseline`, 2026-12-08).
 const AT = 0x40;
 const PLUS = 0x2b;
 const DOT = 0x2e;

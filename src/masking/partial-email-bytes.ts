@@ -5,6 +5,8 @@
  */
 import type { SensitiveClass } from './sensitive-class.js';
 
+// Declared here, not imported from one shared module: imported constants measured 4–9% slower
+// in these byte loops (`npm run bench:masking-rows -- --baseline`, 2026-12-08).
 const AT = 0x40;
 const STAR = 0x2a;
 const STARS = 4;

@@ -17,6 +17,8 @@ import { countProfile } from './text-profile.js';
  */
 export type ValueBytesVerdict = 'clean' | 'unsure' | SensitiveClass;
 
+// Declared here, not imported from one shared module: imported constants measured 4–9% slower
+// in these byte loops (`npm run bench:masking-rows -- --baseline`, 2026-12-08).
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const PLUS = 0x2b;
