@@ -10,7 +10,7 @@ import type { SensitiveClass } from './sensitive-class.js';
 
 const HANDLED: readonly SensitiveClass[] = ['email', 'phone', 'credit_card'];
 const classSets = fc.subarray([...HANDLED], { minLength: 1 }).map((classes) => new Set(classes));
-const ALL = new Set(HANDLED);
+const ALL = new Set<SensitiveClass>(['email', 'phone', 'credit_card']);
 
 /** The scanner's verdict on `text` placed between bytes that would change it if read; checked against findSensitive. */
 function check(text: string, wanted: ReadonlySet<SensitiveClass>): FreeTextVerdict {
@@ -79,6 +79,23 @@ const word = fc.constantFrom(
   'a@b.pnga',
   'see...jo@x.org',
   'a..-b@x.org',
+  // SSNs, IBANs and their near misses, for roles that also scan for those classes.
+  '078-05-1120',
+  '123 45 6789',
+  '123456789',
+  '666-12-3456',
+  '12-345-6789',
+  'DE89 3704 0044 0532 0130 00',
+  'DE89370400440532013000',
+  'de89 3704 0044 0532 0130 00',
+  'GB82 WEST 1234 5698 7654 32',
+  'GB82WEST12345698765432',
+  'NO93 8601 1117 947',
+  'XX12 3456 7890 1234',
+  'ab12',
+  'Ref12',
+  'DE89',
+  'me20',
 );
 
 /** Addresses around the detector's length limits: local part 64/65, a label 63/64, a domain near 253. */
@@ -175,8 +192,21 @@ describe('freeTextScanner', () => {
     expect(items).toBeGreaterThan(50);
   });
 
+  it('also judges notes for roles that scan for SSNs and IBANs, leaving digits and IBAN shapes to the detectors', () => {
+    const five = new Set<SensitiveClass>(['email', 'phone', 'credit_card', 'ssn', 'iban']);
+    expect(check('Asked to be emailed at smith.home20@example.org after 5pm.', five)).toBe('item');
+    expect(check('Prefers delivery in the morning.', five)).toBe('clean');
+    // Nine digits or more could hold an SSN; two letters and two digits after a space could start an IBAN.
+    expect(check('Call back on +1 415 555 0142 about the refund.', five)).toBe('unsure');
+    expect(check('mail ann@example.com re 078-05-1120', five)).toBe('unsure');
+    expect(check('mail ann@example.com, ref DE89 3704 0044 0532 0130 00', five)).toBe('unsure');
+    expect(check('mail ann@example.com, ref de12', five)).toBe('unsure');
+    expect(check('mail ann@example.com, ref xde12', five)).toBe('item');
+    expect(check('mail ann@example.com, ref 7de12', five)).toBe('item');
+  });
+
   it('is not offered for classes it does not reason about', () => {
-    expect(freeTextScanner(new Set(['email', 'ssn']))).toBeUndefined();
+    expect(freeTextScanner(new Set(['email', 'jwt']))).toBeUndefined();
     expect(freeTextScanner(new Set())).toBeUndefined();
   });
 });
