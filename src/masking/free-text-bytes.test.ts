@@ -85,6 +85,11 @@ const word = fc.constantFrom(
   '123456789',
   '666-12-3456',
   '12-345-6789',
+  '078 05 1120',
+  '078-05 1120',
+  '+1 078-05-1120',
+  '+1 078 05 1120',
+  '+44 078 05 1120 9',
   'DE89 3704 0044 0532 0130 00',
   'DE89370400440532013000',
   'de89 3704 0044 0532 0130 00',
@@ -196,13 +201,23 @@ describe('freeTextScanner', () => {
     const five = new Set<SensitiveClass>(['email', 'phone', 'credit_card', 'ssn', 'iban']);
     expect(check('Asked to be emailed at smith.home20@example.org after 5pm.', five)).toBe('item');
     expect(check('Prefers delivery in the morning.', five)).toBe('clean');
-    // Nine digits or more could hold an SSN; two letters and two digits after a space could start an IBAN.
-    expect(check('Call back on +1 415 555 0142 about the refund.', five)).toBe('unsure');
+    // An SSN's shape (3, 2 and 4 digits, dashes or spaces) or two letters and two digits after a space
+    // (an IBAN's start) anywhere: the detectors decide.
+    expect(check('Call back on +1 415 555 0142 about the refund.', five)).toBe('item');
+    expect(check('Call back on +1 415 55 0142 about the refund.', five)).toBe('unsure');
+    expect(check('Call back on +1 415-55-0142 about the refund.', five)).toBe('unsure');
     expect(check('mail ann@example.com re 078-05-1120', five)).toBe('unsure');
     expect(check('mail ann@example.com, ref DE89 3704 0044 0532 0130 00', five)).toBe('unsure');
     expect(check('mail ann@example.com, ref de12', five)).toBe('unsure');
     expect(check('mail ann@example.com, ref xde12', five)).toBe('item');
     expect(check('mail ann@example.com, ref 7de12', five)).toBe('item');
+    // An SSN or an IBAN start at either end of the text.
+    const emailAndSsn = new Set<SensitiveClass>(['email', 'ssn']);
+    expect(check('mail ann@example.com 078-05-1120', emailAndSsn)).toBe('unsure');
+    expect(check('078 05 1120 mail ann@example.com', emailAndSsn)).toBe('unsure');
+    const emailAndIban = new Set<SensitiveClass>(['email', 'iban']);
+    expect(check('mail ann@example.com DE89', emailAndIban)).toBe('unsure');
+    expect(check('DE89 mail ann@example.com', emailAndIban)).toBe('unsure');
   });
 
   it('is not offered for classes it does not reason about', () => {

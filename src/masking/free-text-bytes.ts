@@ -77,8 +77,8 @@ export function freeTextScanner(wanted: ReadonlySet<SensitiveClass>): FreeTextSc
         plus = i;
       }
     }
-    // SSN_SHAPE and BARE_SSN need nine digits: with fewer, findSsns finds nothing.
-    if (ssns && digits >= 9) return 'unsure';
+    // Every SSN_SHAPE match is three digits, a dash or space, two digits, the same again, four digits.
+    if (ssns && digits >= 9 && hasSsnShape(bytes, start, end)) return 'unsure';
     // Every IBAN_SHAPE match starts with two letters and two digits after no letter or digit.
     if (ibans && digits >= 2 && hasIbanStart(bytes, start, end)) return 'unsure';
     // The triggers of detect-sensitive.ts's DETECTORS (ASCII: the byte counts are the character counts).
@@ -213,6 +213,28 @@ function phoneAfterPlus(
   item.start = plus;
   item.end = to;
   return true;
+}
+
+/** Whether `\d{3}([- ])\d{2}\1\d{4}` occurs in `bytes[start, end)` (SSN_SHAPE without its look-arounds). */
+function hasSsnShape(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i + 11 <= end; i++) {
+    const separator = bytes[i + 3]!;
+    if (separator !== SPACE && separator !== DASH) continue;
+    if (bytes[i + 6] !== separator) continue;
+    if (
+      isDigit(bytes[i]!) &&
+      isDigit(bytes[i + 1]!) &&
+      isDigit(bytes[i + 2]!) &&
+      isDigit(bytes[i + 4]!) &&
+      isDigit(bytes[i + 5]!) &&
+      isDigit(bytes[i + 7]!) &&
+      isDigit(bytes[i + 8]!) &&
+      isDigit(bytes[i + 9]!) &&
+      isDigit(bytes[i + 10]!)
+    )
+      return true;
+  }
+  return false;
 }
 
 /** Whether `[A-Za-z]{2}\d{2}` occurs in `bytes[start, end)` with no letter or digit right before it. */
