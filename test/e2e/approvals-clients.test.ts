@@ -5,7 +5,7 @@
  * is read directly (superuser, not through the gateway) to prove nothing ran before approval.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import pg from 'pg';
+import type pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalDesk } from '../../src/approvals/approval-desk.js';
@@ -14,6 +14,7 @@ import { openApprovalDesk } from '../../src/approvals/open-approval-desk.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { approvalIdIn, failure, sleep, started, withTimeout } from '../helpers/held-statement.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
+import { superuserClient } from '../helpers/superuser-client.js';
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const KEY = generateAuditSigningKey();
@@ -70,13 +71,14 @@ describe('held statements through psql and postgres.js', () => {
 
   beforeAll(async () => {
     db = await startRealPostgres();
-    direct = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
-    await direct.connect();
-    await direct.query(`
+    direct = await superuserClient(
+      db,
+      `
       create table public.orders (id int primary key, status text);
       create table public.scratch (id int primary key);
       grant all on public.orders, public.scratch to public;
-    `);
+    `,
+    );
     gw = await startTestGateway(db, {
       policy: true,
       rolesYaml: ROLES_YAML,

@@ -18,8 +18,9 @@ import { issueToken } from '../../src/identity/issue-token.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { type ServeProcess, serveConfigHead, startAirlockServe } from '../helpers/airlock-serve.js';
-import { approvalIdIn, failure, sleep, withTimeout } from '../helpers/held-statement.js';
+import { approvalIdIn, failure, ordersApprovalRole, sleep, withTimeout } from '../helpers/held-statement.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
+import { superuserClient } from '../helpers/superuser-client.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const INSTANCE = 'approvals-restart';
@@ -45,28 +46,21 @@ describe('a held statement across a crash of the gateway', () => {
       mkdtemp(path.join(os.tmpdir(), 'airlock-approvals-restart-e2e-')),
       startWebhookReceiver(),
     ]);
-    admin = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
-    await admin.connect();
-    await admin.query(`
+    admin = await superuserClient(
+      db,
+      `
       create table public.orders (id int primary key, status text);
       grant all on public.orders to public;
       insert into public.orders select g, 'open' from generate_series(1, 10) g;
-    `);
+    `,
+    );
     configPath = path.join(workDir, 'airlock.yaml');
     await writeFile(
       configPath,
       [
         ...serveConfigHead(db),
         'roles:',
-        '  operator:',
-        '    upstream: shop',
-        '    allow:',
-        '      - tables: [public.orders]',
-        '        operations: [select]',
-        '    approve:',
-        '      - tables: [public.orders]',
-        '        operations: [delete]',
-        '    approval: { timeout: 10m }',
+        ...ordersApprovalRole('operator', ['select'], '{ timeout: 10m }'),
         'audit:',
         `  instance: ${INSTANCE}`,
         'reviewers:',

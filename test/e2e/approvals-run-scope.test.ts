@@ -9,24 +9,23 @@ import type { ApprovalDesk } from '../../src/approvals/approval-desk.js';
 import { openApprovalDesk } from '../../src/approvals/open-approval-desk.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
 import { issueToken } from '../../src/identity/issue-token.js';
-import { approvalIdIn, failure, sleep, started, withTimeout } from '../helpers/held-statement.js';
+import {
+  approvalIdIn,
+  failure,
+  ordersApprovalRole,
+  sleep,
+  started,
+  withTimeout,
+} from '../helpers/held-statement.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
+import { superuserClient } from '../helpers/superuser-client.js';
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const KEY = generateAuditSigningKey();
 const INSTANCE = 'gw-run-scope';
 
-const approvingRole = (name: string, scope: 'run' | 'statement') => [
-  `  ${name}:`,
-  '    upstream: shop',
-  '    allow:',
-  '      - tables: [public.orders]',
-  '        operations: [select, insert]',
-  '    approve:',
-  '      - tables: [public.orders]',
-  '        operations: [delete]',
-  `    approval: { timeout: 1m, scope: ${scope} }`,
-];
+const approvingRole = (name: string, scope: 'run' | 'statement') =>
+  ordersApprovalRole(name, ['select', 'insert'], `{ timeout: 1m, scope: ${scope} }`);
 
 const ROLES_YAML = [
   ...approvingRole('migrator', 'run'),
@@ -61,13 +60,14 @@ describe('approvals with scope: run', () => {
 
   beforeAll(async () => {
     db = await startRealPostgres();
-    direct = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
-    await direct.connect();
-    await direct.query(`
+    direct = await superuserClient(
+      db,
+      `
       create table public.orders (id int primary key, status text);
       create table public.customers (id int primary key, email text not null);
       grant all on public.orders, public.customers to public;
-    `);
+    `,
+    );
     gw = await startTestGateway(db, {
       policy: true,
       rolesYaml: ROLES_YAML,

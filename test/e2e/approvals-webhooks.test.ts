@@ -10,8 +10,15 @@ import type { ApprovalDesk } from '../../src/approvals/approval-desk.js';
 import { verifyWebhookSignature } from '../../src/approvals/notify/webhook-signature.js';
 import { openApprovalDesk } from '../../src/approvals/open-approval-desk.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
-import { approvalIdIn, failure, started, withTimeout } from '../helpers/held-statement.js';
+import {
+  approvalIdIn,
+  failure,
+  ordersApprovalRole,
+  started,
+  withTimeout,
+} from '../helpers/held-statement.js';
 import { type RealPostgres, startRealPostgres } from '../helpers/real-postgres.js';
+import { superuserClient } from '../helpers/superuser-client.js';
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 import {
   type ReceivedWebhook,
@@ -23,17 +30,7 @@ const KEY = generateAuditSigningKey();
 const HOOK_SECRET = 'e2e-webhook-secret-0123456789abcdefghij';
 const REASON = 'PR #44: remove duplicated orders';
 
-const ROLES_YAML = [
-  '  operator:',
-  '    upstream: shop',
-  '    allow:',
-  '      - tables: [public.orders]',
-  '        operations: [select]',
-  '    approve:',
-  '      - tables: [public.orders]',
-  '        operations: [delete]',
-  '    approval: { timeout: 1m }',
-].join('\n');
+const ROLES_YAML = ordersApprovalRole('operator', ['select'], '{ timeout: 1m }').join('\n');
 
 /** A NoticeResponse as node-postgres hands it over. */
 type AgentNotice = { readonly message?: string };
@@ -48,12 +45,13 @@ describe('approval webhooks from a live gateway', () => {
 
   beforeAll(async () => {
     [db, hooks] = await Promise.all([startRealPostgres(), startWebhookReceiver()]);
-    direct = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
-    await direct.connect();
-    await direct.query(`
+    direct = await superuserClient(
+      db,
+      `
       create table public.orders (id int primary key, status text);
       grant all on public.orders to public;
-    `);
+    `,
+    );
     gw = await startTestGateway(db, {
       policy: true,
       rolesYaml: ROLES_YAML,

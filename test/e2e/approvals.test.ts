@@ -10,8 +10,10 @@ import type { ApprovalDesk } from '../../src/approvals/approval-desk.js';
 import type { ApprovalRequest } from '../../src/approvals/approval-types.js';
 import { openApprovalDesk } from '../../src/approvals/open-approval-desk.js';
 import { generateAuditSigningKey } from '../../src/audit/checkpoint.js';
+import { ordersApprovalRole } from '../helpers/held-statement.js';
 import type { RealPostgres } from '../helpers/real-postgres.js';
 import { startRealPostgres } from '../helpers/real-postgres.js';
+import { superuserClient } from '../helpers/superuser-client.js';
 import { auditLogOn, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** A NoticeResponse as node-postgres hands it over. */
@@ -23,33 +25,9 @@ const ALICE_KEY = 'a'.repeat(40);
 const BOB_KEY = 'b'.repeat(40);
 
 const ROLES_YAML = [
-  '  operator:',
-  '    upstream: shop',
-  '    allow:',
-  '      - tables: [public.orders]',
-  '        operations: [select, insert, update]',
-  '    approve:',
-  '      - tables: [public.orders]',
-  '        operations: [delete]',
-  '    approval: { timeout: 1m }',
-  '  pair:',
-  '    upstream: shop',
-  '    allow:',
-  '      - tables: [public.orders]',
-  '        operations: [select]',
-  '    approve:',
-  '      - tables: [public.orders]',
-  '        operations: [delete]',
-  '    approval: { approvers: 2 }',
-  '  hasty:',
-  '    upstream: shop',
-  '    allow:',
-  '      - tables: [public.orders]',
-  '        operations: [select]',
-  '    approve:',
-  '      - tables: [public.orders]',
-  '        operations: [delete]',
-  '    approval: { timeout: 1s }',
+  ...ordersApprovalRole('operator', ['select', 'insert', 'update'], '{ timeout: 1m }'),
+  ...ordersApprovalRole('pair', ['select'], '{ approvers: 2 }'),
+  ...ordersApprovalRole('hasty', ['select'], '{ timeout: 1s }'),
 ].join('\n');
 
 const EXTRA_YAML = [
@@ -73,12 +51,13 @@ describe('human approval through real sessions', () => {
 
   beforeAll(async () => {
     db = await startRealPostgres();
-    direct = new pg.Client({ host: db.host, port: db.port, user: db.superuser, database: 'shop' });
-    await direct.connect();
-    await direct.query(`
+    direct = await superuserClient(
+      db,
+      `
       create table public.orders (id int primary key, status text);
       grant all on public.orders to public;
-    `);
+    `,
+    );
     gw = await startTestGateway(db, {
       policy: true,
       rolesYaml: ROLES_YAML,

@@ -40,3 +40,22 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A role, as YAML lines to put under `roles:`, that may run `allowed` operations on public.orders and
+ * must have its deletes from it approved; `approval` is the role's approval settings in flow style
+ * (e.g. `{ timeout: 1m }`).
+ */
+export function ordersApprovalRole(name: string, allowed: readonly string[], approval: string): string[] {
+  return [
+    `  ${name}:`,
+    '    upstream: shop',
+    '    allow:',
+    '      - tables: [public.orders]',
+    `        operations: [${allowed.join(', ')}]`,
+    '    approve:',
+    '      - tables: [public.orders]',
+    '        operations: [delete]',
+    `    approval: ${approval}`,
+  ];
+}
