@@ -83,6 +83,11 @@ export interface ApprovalRequest {
   readonly blastRadius: BlastRadius | null;
 }
 
+/** How many reviewers have approved `request` so far. */
+export function approvalCount(request: Pick<ApprovalRequest, 'decisions'>): number {
+  return request.decisions.filter((decision) => decision.verdict === 'approve').length;
+}
+
 /** What the notifiers send on a request's creation and on its final decision. */
 export interface ApprovalNotification {
   readonly event: 'approval.requested' | 'approval.decided';

@@ -1,5 +1,10 @@
 /** An approval request as reviewers read it (HTTP API and `airlock approvals … --json` alike): flat, times in ISO 8601. */
-import type { ApprovalRequest, ApprovalStatus, BlastRadius } from './approval-types.js';
+import {
+  type ApprovalRequest,
+  type ApprovalStatus,
+  approvalCount,
+  type BlastRadius,
+} from './approval-types.js';
 
 /** One held statement in a view: its SQL, how it was sent, and its bound values ([] for none). */
 export interface HeldStatementView {
@@ -69,7 +74,7 @@ export function describeApproval(request: ApprovalRequest): ApprovalView {
     rule: request.rule,
     why: request.why,
     approversRequired: request.approversRequired,
-    approvals: request.decisions.filter((decision) => decision.verdict === 'approve').length,
+    approvals: approvalCount(request),
     decisions: request.decisions.map((decision) => ({
       reviewer: decision.reviewer,
       verdict: decision.verdict,

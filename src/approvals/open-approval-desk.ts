@@ -8,7 +8,7 @@ import type { AirlockConfig } from '../config/config-types.js';
 import type { Store } from '../store/store.js';
 import type { ApprovalDesk, DecisionResult, ListApprovalsOptions } from './approval-desk.js';
 import { approvalAuditContext } from './approval-events.js';
-import type { ApprovalRequest } from './approval-types.js';
+import { type ApprovalRequest, approvalCount } from './approval-types.js';
 import { type DecisionAttempt, judgeDecision } from './judge-decision.js';
 
 export interface ApprovalDeskDeps {
@@ -63,7 +63,7 @@ function decisionFacts(request: ApprovalRequest, attempt: DecisionAttempt): Reco
     verdict: attempt.verdict,
     reason: decision?.reason ?? attempt.reason.trim(),
     status: request.status,
-    approvals: request.decisions.filter((d) => d.verdict === 'approve').length,
+    approvals: approvalCount(request),
     approversRequired: request.approversRequired,
   };
 }
@@ -104,9 +104,8 @@ function correctionEvent(
 /** True when the stored decision left the request as the recorded one said it would. */
 function sameOutcome(result: DecisionResult, expected: Extract<DecisionResult, { ok: true }>): boolean {
   if (!result.ok) return false;
-  const approvals = (r: ApprovalRequest) => r.decisions.filter((d) => d.verdict === 'approve').length;
   return (
     result.request.status === expected.request.status &&
-    approvals(result.request) === approvals(expected.request)
+    approvalCount(result.request) === approvalCount(expected.request)
   );
 }

@@ -5,11 +5,12 @@
  */
 import { scrubText } from '../../masking/mask-text.js';
 import { SENSITIVE_CLASSES, type SensitiveClass } from '../../masking/sensitive-class.js';
-import type {
-  ApprovalNotification,
-  ApprovalRequest,
-  ApprovalStatus,
-  HeldStatement,
+import {
+  type ApprovalNotification,
+  type ApprovalRequest,
+  type ApprovalStatus,
+  approvalCount,
+  type HeldStatement,
 } from '../approval-types.js';
 import { codeBlock, escapeMrkdwn, inlineCode, mrkdwnWithin, slackDate } from './slack-mrkdwn.js';
 
@@ -84,7 +85,7 @@ function headline(request: ApprovalRequest): string {
   const held = count === 1 ? 'Held statement' : `${count} held statements`;
   switch (request.status) {
     case 'pending': {
-      const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
+      const approvals = approvalCount(request);
       const missing = Math.max(1, request.approversRequired - approvals);
       return `${held} awaiting ${missing} approval${missing === 1 ? '' : 's'}`;
     }
@@ -102,7 +103,7 @@ function headline(request: ApprovalRequest): string {
 }
 
 function summaryFields(request: ApprovalRequest): SlackText[] {
-  const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
+  const approvals = approvalCount(request);
   const scope = request.scope === 'run' ? 'this statement for the rest of the CI run' : 'this statement only';
   return [
     field('Role', `${inlineCode(request.role)} on ${inlineCode(request.upstream)}`),
